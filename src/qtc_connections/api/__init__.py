@@ -1,0 +1,1 @@
+"""Resource APIs of the Qlik Cloud REST API, one module per resource."""

@@ -1,0 +1,234 @@
+"""``/api/v1/data-connections``: list, get, create, PATCH and delete."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from qtc_connections.api.models import Connection
+from qtc_connections.errors import (
+    ConnectionExistsError,
+    NotFoundError,
+    ResolutionError,
+    TransportError,
+)
+
+if TYPE_CHECKING:
+    from qtc_connections.client import QlikClient
+
+__all__ = ["CONNECTIONS_PATH", "DataConnections", "scim_string"]
+
+logger = logging.getLogger("qtc_connections.api")
+
+CONNECTIONS_PATH = "/api/v1/data-connections"
+
+
+class DataConnections:
+    """Data connections of the tenant, reached as ``client.connections``."""
+
+    def __init__(self, client: QlikClient) -> None:
+        self._client = client
+
+    def list(
+        self,
+        *,
+        space_id: str | None = None,
+        filter: str | None = None,
+        sort: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[Connection]:
+        """Yield connections lazily, one page of ``limit`` at a time.
+
+        ``GET /api/v1/data-connections``. ``filter`` is a SCIM expression on
+        ``qName``, ``qType``, ``datasourceID``, ``created``, ``updated`` or
+        ``qri``; ``sort`` is a field with a ``+`` or ``-`` prefix. The page
+        size is always sent, because without ``limit`` the tenant returns
+        every connection in one response.
+
+        Raises:
+            ApiError, TransportError: for any page.
+        """
+        from qtc_connections.client import DEFAULT_PAGE_SIZE
+
+        params = {
+            "spaceId": space_id,
+            "filter": filter,
+            "sort": sort,
+            "limit": limit or DEFAULT_PAGE_SIZE,
+        }
+        for item in self._client.paginate(CONNECTIONS_PATH, params=params):
+            yield Connection.from_api(item, what="data connection list item")
+
+    def get(self, connection_id: str, *, parse_connection: bool = False) -> Connection:
+        """Return one connection by id.
+
+        ``GET /api/v1/data-connections/{qID}``. With ``parse_connection``
+        the tenant adds ``connectionProperties``, without secrets.
+
+        Raises:
+            NotFoundError: no such connection, or not visible.
+            BadRequestError: the id is not a UUID.
+        """
+        body = self._client.get_json(
+            f"{CONNECTIONS_PATH}/{_path_segment(connection_id)}",
+            params={"parseConnection": parse_connection or None},
+        )
+        return Connection.from_api(body, what=f"data connection {connection_id}")
+
+    def get_by_name(
+        self, name: str, *, space_id: str | None, parse_connection: bool = False
+    ) -> Connection:
+        """Return one connection by exact name within a space.
+
+        Uses the connection list filtered on ``qName`` rather than the
+        by-name path form, because a name may hold characters such as
+        ``/`` that do not survive in a path segment.
+
+        Raises:
+            ResolutionError: no connection has that name, or several do.
+        """
+        found = self.find(name, space_id=space_id)
+        if found is None:
+            where = f"space {space_id}" if space_id else "any visible space"
+            raise ResolutionError(
+                f"no connection named {name!r} in {where}; "
+                "check the name with 'qtc connections list'"
+            )
+        if parse_connection:
+            return self.get(found.id, parse_connection=True)
+        return found
+
+    def find(self, name: str, *, space_id: str | None) -> Connection | None:
+        """Return the connection called exactly ``name`` in the space, or ``None``.
+
+        With ``space_id`` ``None`` every visible space is searched.
+
+        Raises:
+            ResolutionError: several connections match (only possible when
+                no space is given).
+        """
+        matches = [
+            item
+            for item in self.list(
+                space_id=space_id, filter=f"qName eq {scim_string(name)}"
+            )
+            if item.name == name
+        ]
+        if len(matches) > 1:
+            where = ", ".join(
+                f"{m.id} (space {m.space_id or 'personal'})" for m in matches
+            )
+            raise ResolutionError(
+                f"{len(matches)} connections are named {name!r}: {where}; "
+                "give a space to choose one"
+            )
+        return matches[0] if matches else None
+
+    def create(
+        self,
+        *,
+        name: str,
+        data_source_id: str,
+        connection_properties: Mapping[str, Any],
+        space_id: str | None,
+        tags: Sequence[str] | None = None,
+    ) -> Connection:
+        """Create a connection, safely enough to run twice.
+
+        ``POST /api/v1/data-connections`` with the ``DcaasConnectionCreate``
+        body. The name is looked up in the space first, so a second run
+        raises instead of creating a duplicate. The POST is never repeated:
+        if its response is lost, the connection is looked up by name and
+        returned when the tenant did create it.
+
+        Raises:
+            ConnectionExistsError: the name is already taken in the space.
+            ApiError: the tenant rejected the create (400, 403, 404, 409).
+            TransportError: the outcome is unknown and no connection of that
+                name exists.
+        """
+        existing = self.find(name, space_id=space_id)
+        if existing is not None:
+            raise ConnectionExistsError(name, space_id, existing.id)
+
+        body: dict[str, Any] = {
+            "qName": name,
+            "datasourceID": data_source_id,
+            "connectionProperties": dict(connection_properties),
+        }
+        if space_id:
+            body["space"] = space_id
+        if tags:
+            body["tags"] = list(tags)
+
+        try:
+            response = self._client.request("POST", CONNECTIONS_PATH, json=body)
+        except TransportError:
+            recovered = self.find(name, space_id=space_id)
+            if recovered is None:
+                raise
+            logger.info(
+                "create %r: the response was lost, but the tenant created it (id %s)",
+                name,
+                recovered.id,
+            )
+            return recovered
+        from qtc_connections.client import decode_json
+
+        return Connection.from_api(decode_json(response), what="created connection")
+
+    def patch(
+        self, connection_id: str, operations: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Apply JSON Patch operations to a connection.
+
+        ``PATCH /api/v1/data-connections/{qID}``; the tenant answers 204.
+        Check the operations with ``qtc_connections.patch.check_patch_rules``
+        first: the tenant rejects the same bodies with a 400.
+
+        Raises:
+            BadRequestError: the tenant rejected the body.
+            NotFoundError: no such connection.
+            ConflictError: a new ``qName`` clashes with another connection.
+        """
+        self._client.request(
+            "PATCH",
+            f"{CONNECTIONS_PATH}/{_path_segment(connection_id)}",
+            json=[dict(op) for op in operations],
+        )
+
+    def delete(self, connection_id: str, *, missing_ok: bool = False) -> None:
+        """Delete a connection.
+
+        ``DELETE /api/v1/data-connections/{qID}``; the tenant answers 204.
+        With ``missing_ok`` a connection that is already gone is not an
+        error, which makes a repeated delete harmless.
+
+        Raises:
+            NotFoundError: no such connection, unless ``missing_ok``.
+            PermissionDeniedError: the caller may not delete it.
+        """
+        try:
+            self._client.request(
+                "DELETE", f"{CONNECTIONS_PATH}/{_path_segment(connection_id)}"
+            )
+        except NotFoundError:
+            if not missing_ok:
+                raise
+
+
+def scim_string(value: str) -> str:
+    """Quote ``value`` as a SCIM filter string literal.
+
+    SCIM string literals follow JSON string syntax, so JSON encoding
+    escapes quotes and backslashes correctly.
+    """
+    return json.dumps(value)
+
+
+def _path_segment(value: str) -> str:
+    from urllib.parse import quote
+
+    return quote(value, safe="")

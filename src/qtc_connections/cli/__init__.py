@@ -1,0 +1,1 @@
+"""The ``qtc`` command line: a thin shell over the library."""

@@ -1,0 +1,78 @@
+"""Rendering for the CLI: JSON, plain tables and ids only.
+
+Everything the CLI writes goes through ``emit`` or ``echo_error``, which
+pass the text through ``redact`` as a last guard against a secret value
+reaching a terminal or a CI log.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+from qtc_connections.redact import redact
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def output_options(func: F) -> F:
+    """Add ``--json`` and ``-q/--quiet`` with the same meaning on every command."""
+    func = click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        help="Print only ids, one a line, for scripts.",
+    )(func)
+    func = click.option(
+        "--json", "as_json", is_flag=True, help="Print the result as JSON."
+    )(func)
+    return func
+
+
+def emit(text: str = "", *, err: bool = False) -> None:
+    """Write one line (or block) of output after redacting secrets."""
+    click.echo(redact(text), err=err)
+
+
+def emit_json(value: Any) -> None:
+    """Write ``value`` as indented JSON."""
+    emit(json.dumps(value, indent=2, sort_keys=False, default=str))
+
+
+def echo_error(message: str) -> None:
+    """Write ``Error: message`` to standard error."""
+    emit(f"Error: {message}", err=True)
+
+
+def render_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """Format rows as left-aligned columns separated by two spaces.
+
+    Written by hand rather than with rich: output must not wrap or change
+    with the terminal width, so that scripts can parse it.
+    """
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for index, value in enumerate(row):
+            widths[index] = max(widths[index], len(value))
+
+    lines = [_join(headers, widths)]
+    lines.extend(_join(row, widths) for row in cells)
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value) or "-"
+    return str(value)
+
+
+def _join(values: Sequence[str], widths: Sequence[int]) -> str:
+    return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
