@@ -149,6 +149,7 @@ def make_key_material(run: DemoRun) -> None:
         "DEMO_SNOWFLAKE_PASSPHRASE": passphrase,
         "DEMO_DATABRICKS_TOKEN": "dapi" + secrets.token_hex(16),
         "DEMO_ADLS_CLIENT_SECRET": secrets.token_urlsafe(24),
+        "DEMO_S3_ACCESS_KEY": "AKIA" + secrets.token_hex(8).upper(),
         "DEMO_S3_SECRET_KEY": secrets.token_urlsafe(30),
         "DEMO_MYSQL_PASSWORD_ROTATED": secrets.token_urlsafe(16),
     }
@@ -392,8 +393,8 @@ def creates(run: DemoRun) -> list[tuple[str, list[str]]]:
             [
                 "--set",
                 "bucketName=qtc-demo-landing",
-                "--set",
-                "s3AccessKey=AKIADEMO00000000",
+                "--secret",
+                "s3AccessKey=env:DEMO_S3_ACCESS_KEY",
                 "--secret",
                 "s3SecretKey=env:DEMO_S3_SECRET_KEY",
             ],

@@ -123,12 +123,11 @@ def test_google_kinds_take_service_account(name):
     assert key_file.passphrase_property is None
 
 
-def test_s3_access_key_is_plain_input():
+def test_s3_access_key_is_secret():
     kind = get_kind("s3-target")
 
-    assert "s3AccessKey" in kind.required
-    assert "s3AccessKey" not in kind.secrets
-    assert kind.secrets == ("s3SecretKey",)
+    assert "s3AccessKey" not in kind.required
+    assert kind.secrets == ("s3AccessKey", "s3SecretKey")
 
 
 def test_postgresql_target_uses_host():

@@ -415,8 +415,11 @@ def test_qlik_managed_gateway_fills_required():
     connection = ConnectionInput(
         kind=get_kind("s3-target"),
         name="TGT_S3",
-        properties={"bucketName": "b", "s3AccessKey": "AKIAEXAMPLE"},
-        secrets={"s3SecretKey": Secret("CANARY-s3-1")},
+        properties={"bucketName": "b"},
+        secrets={
+            "s3AccessKey": Secret("AKIAEXAMPLE"),
+            "s3SecretKey": Secret("CANARY-s3-1"),
+        },
     )
     spec = {"properties": {}, "required": ["agentId"]}
 

@@ -262,9 +262,9 @@ ADLS_TARGET = Kind(
     reference=EXAMPLES_URL,
 )
 
-# NOTE: the examples mark only s3SecretKey as secret, so s3AccessKey is a
-# plain required input here. Qlik's analytics S3 example stores both keys
-# in the credential, so the access key may need to become a secret.
+# NOTE: the Data Integration examples show only s3SecretKey. s3AccessKey is
+# treated as a secret too, because Qlik's analytics S3 example stores both
+# keys in the credential and never returns either.
 S3_TARGET = Kind(
     name="s3-target",
     title="Amazon S3 target",
@@ -272,8 +272,8 @@ S3_TARGET = Kind(
     role=Role.TARGET,
     gateway=GatewayRule.QLIK_MANAGED,
     defaults={"useAwsPrivateLink": False},
-    required=("bucketName", "s3AccessKey"),
-    secrets=("s3SecretKey",),
+    required=("bucketName",),
+    secrets=("s3AccessKey", "s3SecretKey"),
     reference=EXAMPLES_URL,
 )
 

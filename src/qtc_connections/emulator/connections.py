@@ -460,6 +460,8 @@ def _record_from_properties(
     space_id = target_space(access, body.get("space"))
     check_name_free(emulator.store, name, space_id, access.principal.user_id)
 
+    # NOTE: qType of a Data Integration connection is inferred to be the
+    # data source's provider, QlikConnectorsCommonService.exe.
     now = now_timestamp()
     record = ConnectionRecord(
         connection_id=new_connection_id(),

@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 logger = logging.getLogger("qtc_connections.emulator")
 
@@ -199,10 +199,27 @@ class TransportRegistry:
             return self._transports.get((str(client[0]), int(client[1])))
 
 
+class BodyTracker:
+    """An ASGI ``receive`` wrapper that notes when the request body has ended."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self.complete = False
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.disconnect" or not message.get("more_body", False):
+            self.complete = True
+        return message
+
+
 async def drop_connection(
     scope: Scope, receive: Receive, send: Send, registry: TransportRegistry | None
 ) -> None:
-    """Close the client's connection without sending any response."""
+    """Close the client's connection without sending any response.
+
+    ``receive`` may be a ``BodyTracker`` that the app already read from.
+    """
     transport = registry.get(scope.get("client")) if registry is not None else None
     if transport is None:
         # Served by something other than EmulatorServer: start a response
@@ -215,8 +232,12 @@ async def drop_connection(
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         return
 
+    # Read the rest of the request first: closing a socket that still holds
+    # unread bytes makes the kernel send a reset instead of a clean close.
+    tracker = receive if isinstance(receive, BodyTracker) else BodyTracker(receive)
+    while not tracker.complete:
+        await tracker()
+
     transport.close()
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
+    while (await tracker())["type"] != "http.disconnect":
+        pass

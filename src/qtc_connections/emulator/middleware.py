@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qtc_connections.emulator.access import Principal
-from qtc_connections.emulator.faults import FaultRule, drop_connection
+from qtc_connections.emulator.faults import BodyTracker, FaultRule, drop_connection
 from qtc_connections.emulator.helpers import PRINCIPAL_KEY
 from qtc_connections.emulator.journal import JournalEntry
 from qtc_connections.emulator.problems import (
@@ -52,8 +52,8 @@ def _is_control(path: str) -> bool:
 class RequestLogMiddleware:
     """Log one INFO line per request and add it to the journal.
 
-    The line holds the method, path, status and duration; never headers,
-    query strings or bodies.
+    The line holds the method, path, status, duration and any injected
+    fault; never headers, query strings or bodies.
     """
 
     def __init__(self, app: ASGIApp, emulator: Emulator) -> None:
@@ -75,18 +75,20 @@ class RequestLogMiddleware:
 
         try:
             await self.app(scope, receive, send_and_record)
+        except Exception:
+            # Starlette answers 500 after this layer; uvicorn logs the traceback.
+            outcome.status = outcome.status or 500
+            raise
         finally:
             self._record(scope, outcome, started)
 
     def _record(self, scope: Scope, outcome: Outcome, started: float) -> None:
         elapsed_ms = (time.perf_counter() - started) * 1000
         method, path = scope["method"], scope["path"]
-        shown = (
-            "dropped"
-            if outcome.fault in ("drop", "drop_after_commit")
-            else outcome.status
-        )
-        logger.info("%s %s %s %.1f ms", method, path, shown, elapsed_ms)
+        dropped = outcome.fault in ("drop", "drop_after_commit")
+        shown = "dropped" if dropped else outcome.status
+        fault = f" (fault: {outcome.fault})" if outcome.fault else ""
+        logger.info("%s %s %s %.1f ms%s", method, path, shown, elapsed_ms, fault)
         if _is_control(path):
             return
         query = scope.get("query_string", b"").decode("latin-1")
@@ -114,9 +116,6 @@ class FaultMiddleware:
 
         outcome: Outcome = scope[OUTCOME_KEY]
         outcome.fault = rule.kind
-        logger.info(
-            "fault %s applies to %s %s", rule.kind, scope["method"], scope["path"]
-        )
         if rule.kind == "latency":
             await asyncio.sleep(rule.seconds)
             await self.app(scope, receive, send)
@@ -149,8 +148,9 @@ class FaultMiddleware:
 
         # The handler runs to completion and commits, but its response is
         # discarded, so the client cannot tell whether the write happened.
-        await self.app(scope, receive, discard)
-        await drop_connection(scope, receive, send, self.emulator.transports)
+        tracker = BodyTracker(receive)
+        await self.app(scope, tracker, discard)
+        await drop_connection(scope, tracker, send, self.emulator.transports)
 
 
 def authenticate(store: Store, headers: Headers) -> tuple[Principal | None, str]:

@@ -103,7 +103,7 @@ class ErrorItem:
     title: str | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class ApiProblem(Exception):
     """A request failed; the app renders it in the shape of the path's API.
 

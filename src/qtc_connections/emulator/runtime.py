@@ -38,8 +38,10 @@ class Emulator:
 
     def set_listen_address(self, netloc: str) -> None:
         """Use ``netloc`` (host:port) as the tenant's host name unless configured."""
+        if self.config.hostnames:
+            return
         self.listen_hostnames = [netloc]
-        self.store.set_default_hostnames(self.listen_hostnames)
+        self.store.set_hostnames(self.listen_hostnames)
 
     def add_fault(self, rule: FaultRule) -> FaultRule:
         """Add a fault rule; see ``FaultRule`` for the fields."""
@@ -62,7 +64,7 @@ class Emulator:
             self.store.wipe()
             self.store.seed(self.config)
             if self.listen_hostnames:
-                self.store.set_default_hostnames(self.listen_hostnames)
+                self.store.set_hostnames(self.listen_hostnames)
 
     def secret_digest(self, connection_id: str, property_name: str) -> str | None:
         """Return the salted digest of a stored secret; see ``Store.secret_digest``."""

@@ -334,13 +334,10 @@ class Store:
             row["id"], row["name"], json.loads(row["hostnames"]), row["created"]
         )
 
-    def set_default_hostnames(self, hostnames: list[str]) -> None:
-        """Set the tenant's host names if none are configured."""
+    def set_hostnames(self, hostnames: list[str]) -> None:
+        """Replace the tenant's host names."""
         with self._write() as db:
-            db.execute(
-                "UPDATE tenant SET hostnames = ? WHERE hostnames = '[]'",
-                (json.dumps(hostnames),),
-            )
+            db.execute("UPDATE tenant SET hostnames = ?", (json.dumps(hostnames),))
 
     def user(self, user_id: str) -> UserRecord | None:
         """Return the user with ``user_id``, if any."""
