@@ -1,11 +1,11 @@
 """Run the main job end to end against a local emulator.
 
 Starts ``qtc emulator serve`` on a free loopback port, then drives the
-``qtc`` command line in the order a Qlik Talend Cloud administrator works:
-check the token and tenant, list data sources, read one data source's
-api-specs, create one connection of each of the 14 catalog kinds, read one
-back with its parsed properties, rotate a password and a key file with
-PATCH, list the connections, and stop the emulator.
+``qtc`` command line in the order a Qlik Talend Cloud administrator works.
+It checks the token and tenant, lists data sources, reads one data source's
+api-specs, creates one connection of each of the 14 catalog kinds, reads one
+back with its parsed properties, rotates a password and a key file with
+PATCH, lists the connections, and stops the emulator.
 
 Key material is real and made fresh for each run: an encrypted PKCS#8 RSA
 key for Snowflake and service-account JSON files with RSA keys for
@@ -74,6 +74,8 @@ def start_emulator(run: DemoRun) -> subprocess.Popen[bytes]:
     """Start the emulator on a free port and point qtc at it."""
     key_file = run.workdir / "api-key"
     ready_file = run.workdir / "ready.json"
+    # Relative paths, with the work folder as the current directory, keep
+    # machine paths out of what the emulator prints.
     command = [
         qtc_executable(),
         "emulator",
@@ -81,13 +83,14 @@ def start_emulator(run: DemoRun) -> subprocess.Popen[bytes]:
         "--port",
         "0",
         "--key-file",
-        str(key_file),
+        key_file.name,
         "--ready-file",
-        str(ready_file),
+        ready_file.name,
     ]
     heading("Start the local emulator")
-    show_command(command)
-    process = subprocess.Popen(command, env=run.env)
+    print(f"DEMO_DIR={run.workdir}")
+    show_command(command, run)
+    process = subprocess.Popen(command, env=run.env, cwd=run.workdir)
 
     deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
     while not ready_file.exists():
@@ -418,7 +421,7 @@ def creates(run: DemoRun) -> list[tuple[str, list[str]]]:
 def qtc(run: DemoRun, *args: str) -> str:
     """Run one qtc command, show it with its output, and return the output."""
     command = [qtc_executable(), *args]
-    show_command(command)
+    show_command(command, run)
     result = subprocess.run(
         command, env=run.env, capture_output=True, text=True, check=False
     )
@@ -457,14 +460,15 @@ def heading(text: str) -> None:
     print(f"\n== {text}", flush=True)
 
 
-def show_command(command: list[str]) -> None:
-    """Print a command as a user would type it."""
+def show_command(command: list[str], run: DemoRun) -> None:
+    """Print a command as a user would type it, with $DEMO_DIR for the work folder."""
     shown = ["qtc", *command[1:]] if command[0].endswith("qtc") else command
-    print("$ " + " ".join(_quote(part) for part in shown), flush=True)
+    text = " ".join(_quote(part) for part in shown)
+    print("$ " + text.replace(str(run.workdir), "$DEMO_DIR"), flush=True)
 
 
 def _quote(part: str) -> str:
-    return f"'{part}'" if any(c in part for c in " $") else part
+    return f"'{part}'" if " " in part else part
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Where the tenant, credentials, space and gateway come from.
+"""Settings for a run: the tenant, credentials, space and gateway.
 
 Each setting is taken from the first place that has it:
 

@@ -78,12 +78,51 @@ def test_file_database_survives_new_server(tmp_path):
         with client_for(second, ADMIN_KEY) as client:
             response = client.get(f"/api/v1/data-connections/{created['id']}")
             spaces = client.get("/api/v1/spaces").json()
+            tenant = client.get("/api/v1/tenants/me", follow_redirects=True).json()
+            address = second.url.removeprefix("http://")
 
     assert response.status_code == 200
     assert second.emulator.secret_matches(
         created["id"], "password", "CANARY-mysql-password"
     )
     assert spaces["meta"]["count"] == 4
+    assert tenant["hostnames"] == [address]
+
+
+def test_configured_hostnames_kept():
+    config = make_config()
+    config.hostnames = ["acme.us.qlikcloud.com"]
+
+    with EmulatorServer(config) as server, client_for(server, ADMIN_KEY) as client:
+        tenant = client.get("/api/v1/tenants/me", follow_redirects=True).json()
+
+    assert tenant["hostnames"] == ["acme.us.qlikcloud.com"]
+
+
+def test_drop_under_plain_uvicorn_truncates():
+    app = create_app(make_config())
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_config=None, lifespan="off", loop="asyncio")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True
+    )
+    thread.start()
+    app.state.emulator.add_fault(FaultRule(kind="drop", path_prefix="/api/v1/spaces"))
+    try:
+        while not server.started:
+            time.sleep(0.01)
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.get(
+                f"http://127.0.0.1:{port}/api/v1/spaces",
+                headers={"Authorization": f"Bearer {ADMIN_KEY}"},
+            )
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
 
 
 def test_create_app_exposes_emulator():
@@ -91,6 +130,20 @@ def test_create_app_exposes_emulator():
 
     assert isinstance(app, Starlette)
     assert isinstance(app.state.emulator, Emulator)
+
+
+def _emulator_messages(caplog: pytest.LogCaptureFixture, expected: int) -> list[str]:
+    # The server logs a request after sending its response, so wait briefly.
+    deadline = time.monotonic() + 5
+    while True:
+        messages = [
+            record.getMessage()
+            for record in caplog.records
+            if record.name == "qtc_connections.emulator"
+        ]
+        if len(messages) >= expected or time.monotonic() > deadline:
+            return messages
+        time.sleep(0.01)
 
 
 def test_one_log_line_per_request(caplog, server, config):
@@ -102,18 +155,26 @@ def test_one_log_line_per_request(caplog, server, config):
         client.post("/api/v1/data-connections", json=body)
         client.get("/api/v1/spaces", params={"name": CANARY})
 
-    messages = [
-        record.getMessage()
-        for record in caplog.records
-        if record.name == "qtc_connections.emulator"
-    ]
-    assert any(
-        message.startswith("POST /api/v1/data-connections 201 ") for message in messages
-    )
-    assert any(message.startswith("GET /api/v1/spaces 200 ") for message in messages)
+    messages = _emulator_messages(caplog, 2)
+
+    assert len(messages) == 2
+    assert messages[0].startswith("POST /api/v1/data-connections 201 ")
+    assert messages[0].endswith(" ms")
+    assert messages[1].startswith("GET /api/v1/spaces 200 ")
     for message in messages:
         assert CANARY not in message
         assert ADMIN_KEY not in message
+
+
+def test_fault_named_in_log_line(caplog, config):
+    caplog.set_level(logging.INFO, logger="qtc_connections.emulator")
+    with EmulatorServer(config) as server, client_for(server, ADMIN_KEY) as client:
+        server.emulator.add_fault(FaultRule(kind="status", status=503))
+        client.get("/api/v1/spaces")
+        messages = _emulator_messages(caplog, 2)
+
+    assert messages[-1].startswith("GET /api/v1/spaces 503 ")
+    assert messages[-1].endswith("ms (fault: status)")
 
 
 CHILD = textwrap.dedent(

@@ -63,7 +63,14 @@ def emulator() -> None:
     show_default=True,
     help="Reads (GET) allowed per user a minute.",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print {url, key_file} as one JSON line on standard output once ready.",
+)
 def serve(
+    as_json: bool,
     host: str,
     port: int,
     db_path: str,
@@ -101,6 +108,12 @@ def serve(
         if ready_file is not None:
             _write_private(
                 ready_file, json.dumps({"url": server.url, "pid": os.getpid()}) + "\n"
+            )
+        if as_json:
+            emit(
+                json.dumps(
+                    {"url": server.url, "key_file": str(key_file) if key_file else None}
+                )
             )
         where = f"; API key in {key_file}" if key_file else ""
         emit(f"emulator listening on {server.url}{where}", err=True)

@@ -67,11 +67,16 @@ def describe_kind(kind: Kind) -> str:
         "  defaults:",
     ]
     for name, value in kind.defaults.items():
-        shown = ("true" if value else "false") if isinstance(value, bool) else value
-        lines.append(f"    {name} = {shown}")
+        lines.append(f"    {name} = {_format_default(value)}")
     if kind.reference:
         lines.append(f"  reference:      {kind.reference}")
     return "\n".join(lines)
+
+
+def _format_default(value: str | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
 def _file_label(kind: Kind, name: str) -> str:
