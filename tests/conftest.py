@@ -10,6 +10,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+# The OpenAPI contract gate: every emulator exchange of the session is
+# recorded and checked against Qlik's published specs at the end.
+pytest_plugins = ("contract.plugin",)
+
 # Key material: real keys made with cryptography, written as files.
 
 KEY_PASSPHRASE = "CANARY-pass-7f3e91"

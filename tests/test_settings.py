@@ -48,10 +48,9 @@ def test_named_profile_selected_by_environment(tmp_path):
     assert settings.profile == "prod"
 
 
-def test_profile_token_reference_resolved(tmp_path, monkeypatch):
-    monkeypatch.setenv("MY_KEY", CANARY)
+def test_profile_token_reference_resolved(tmp_path):
     path = _write_profiles(tmp_path, '[profiles.default]\ntoken = "env:MY_KEY"\n')
-    settings = load_settings(environ={}, profile_path=path)
+    settings = load_settings(environ={"MY_KEY": CANARY}, profile_path=path)
     assert settings.token is not None
     assert settings.token.reveal() == CANARY
     assert CANARY not in repr(settings)

@@ -17,6 +17,7 @@ from datetime import datetime
 
 import httpx
 
+from qtc_connections import __version__
 from qtc_connections.errors import ApiError, AuthenticationError, ConfigError
 from qtc_connections.redact import register_secret
 from qtc_connections.secrets import Secret
@@ -28,8 +29,13 @@ logger = logging.getLogger("qtc_connections.auth")
 
 TOKEN_PATH = "/oauth/token"
 
+USER_AGENT = f"qtc-connections/{__version__}"
+
 # A token is renewed this long before the expiry the server announced, so a
-# request never leaves with a token that expires while it is on the way.
+# request never leaves with a token that expires while it is on the way. A
+# token that lives less than twice as long is renewed at half its lifetime
+# instead, or a token shorter than the margin would be fetched anew for
+# every request.
 EXPIRY_MARGIN_SECONDS = 60.0
 
 # NOTE: used only when a token response carries neither expires_in nor
@@ -53,13 +59,20 @@ class _TenantBearerAuth(httpx.Auth):
 
 
 class ApiKeyAuth(_TenantBearerAuth):
-    """Send a Qlik Cloud API key as a bearer token."""
+    """Send a Qlik Cloud API key as a bearer token.
+
+    Whitespace around the key, such as the newline of a key pasted from a
+    file, is removed. It is never part of a key, and h11 (the HTTP/1.1
+    layer of httpx) rejects a header value that ends in whitespace, so the
+    request would fail before it is sent.
+    """
 
     def __init__(self, tenant: Tenant, api_key: Secret) -> None:
         super().__init__(tenant)
-        if not api_key.reveal().strip():
+        key = api_key.reveal().strip()
+        if not key:
             raise ConfigError("the API key is empty; set QTC_TOKEN to a valid key")
-        self._api_key = api_key
+        self._api_key = Secret(key)
 
     def auth_flow(
         self, request: httpx.Request
@@ -149,8 +162,12 @@ class OAuthClientCredentials(_TenantBearerAuth):
         }
         if self.scope:
             body["scope"] = self.scope
+        # Built by hand, so it does not get the client's default headers.
         token_request = httpx.Request(
-            "POST", f"{self.tenant.base_url}{TOKEN_PATH}", json=body
+            "POST",
+            f"{self.tenant.base_url}{TOKEN_PATH}",
+            json=body,
+            headers={"User-Agent": USER_AGENT},
         )
         requested_at = self._clock()
         response = yield token_request
@@ -165,7 +182,7 @@ class OAuthClientCredentials(_TenantBearerAuth):
         with self._lock:
             self._token = _CachedToken(
                 value=token,
-                expires_at=requested_at + lifetime - EXPIRY_MARGIN_SECONDS,
+                expires_at=requested_at + lifetime - _expiry_margin(lifetime),
             )
         logger.debug("fetched an access token valid for %.0f s", lifetime)
         return token
@@ -189,6 +206,10 @@ class OAuthClientRejected(AuthenticationError):
             errors=error.errors,
             trace_id=error.trace_id,
         )
+
+
+def _expiry_margin(lifetime: float) -> float:
+    return min(EXPIRY_MARGIN_SECONDS, lifetime / 2)
 
 
 def _parse_token_response(

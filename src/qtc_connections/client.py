@@ -20,11 +20,11 @@ from typing import Any
 
 import httpx
 
-from qtc_connections import __version__
 from qtc_connections.api.connections import DataConnections
 from qtc_connections.api.data_sources import DataSources
 from qtc_connections.api.spaces import Spaces
 from qtc_connections.api.users import Tenants, Users
+from qtc_connections.auth import USER_AGENT
 from qtc_connections.errors import (
     ApiError,
     QtcError,
@@ -78,7 +78,7 @@ class QlikClient:
             timeout=timeout,
             transport=transport,
             follow_redirects=False,
-            headers={"User-Agent": f"qtc-connections/{__version__}"},
+            headers={"User-Agent": USER_AGENT},
         )
         self.connections = DataConnections(self)
         self.data_sources = DataSources(self)
@@ -109,19 +109,26 @@ class QlikClient:
         params: Params | None = None,
         json: Any = None,
         follow_redirects: bool = False,
+        ok_after_repeat: frozenset[int] = frozenset(),
     ) -> httpx.Response:
         """Send one API request, with retries, and return a 2xx response.
 
         ``path`` is relative to the tenant (``/api/v1/...``). With
         ``follow_redirects``, 301/302/303/307/308 answers are followed, but
-        only to the tenant's own origin.
+        only to the tenant's own origin. A status in ``ok_after_repeat`` is
+        returned as a success when it answers a request repeated after a
+        lost response, because the lost attempt may have taken effect (a
+        DELETE repeated after its response was dropped gets 404).
 
         Raises:
             ApiError: the tenant answered with a 4xx or 5xx status (after
-                retries, where the retry policy allows them).
+                retries, where the retry policy allows them), or with a
+                redirect that ``follow_redirects`` does not allow.
             TransportError: the tenant could not be reached.
         """
-        response = self._send_with_retries(method, path, params=params, json=json)
+        response = self._send_with_retries(
+            method, path, params=params, json=json, ok_after_repeat=ok_after_repeat
+        )
         hops = 0
         while follow_redirects and response.is_redirect:
             hops += 1
@@ -131,6 +138,12 @@ class QlikClient:
                 )
             target = self._redirect_target(response)
             response = self._send_with_retries("GET", target, params=None, json=None)
+
+        if response.is_redirect:
+            # A PATCH or DELETE that was redirected changed nothing, so
+            # returning the response would report a success that did not
+            # happen.
+            raise ApiError.from_response(response)
         return response
 
     def get_json(self, path: str, *, params: Params | None = None) -> Any:
@@ -183,9 +196,16 @@ class QlikClient:
             next_params = None
 
     def _send_with_retries(
-        self, method: str, path: str, *, params: Params | None, json: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None,
+        json: Any,
+        ok_after_repeat: frozenset[int] = frozenset(),
     ) -> httpx.Response:
         attempt = 0
+        repeated_after_transport_error = False
         while True:
             attempt += 1
             try:
@@ -195,25 +215,46 @@ class QlikClient:
                     self.retry.should_retry_transport_error(method)
                 ):
                     self._wait(method, path, attempt, None, "a transport error")
+                    repeated_after_transport_error = True
+                    continue
+                raise
+            except ApiError as token_error:
+                # Only the OAuth flow raises ApiError here, when the token
+                # request fails, so the API request itself was never sent.
+                if self._may_retry(method, attempt, token_error):
+                    reason = f"{token_error.status} from the token endpoint"
+                    self._wait(method, path, attempt, _retry_after(token_error), reason)
                     continue
                 raise
 
             if response.is_success or response.is_redirect:
                 return response
-            error = ApiError.from_response(response)
-            retry_after = (
-                error.retry_after if isinstance(error, RateLimitError) else None
-            )
             if (
-                attempt < self.retry.max_attempts
-                and self.retry.should_retry_status(method, response.status_code)
-                and not self.retry.retry_after_too_long(retry_after)
+                repeated_after_transport_error
+                and response.status_code in ok_after_repeat
             ):
+                # The lost attempt took effect: a repeated DELETE finds nothing.
+                logger.debug(
+                    "%s %s -> %d after a lost response; the first attempt succeeded",
+                    method,
+                    path,
+                    response.status_code,
+                )
+                return response
+            error = ApiError.from_response(response)
+            if self._may_retry(method, attempt, error):
                 self._wait(
-                    method, path, attempt, retry_after, str(response.status_code)
+                    method, path, attempt, _retry_after(error), str(error.status)
                 )
                 continue
             raise error
+
+    def _may_retry(self, method: str, attempt: int, error: ApiError) -> bool:
+        return (
+            attempt < self.retry.max_attempts
+            and self.retry.should_retry_status(method, error.status)
+            and not self.retry.retry_after_too_long(_retry_after(error))
+        )
 
     def _send_once(
         self, method: str, path: str, *, params: Params | None, json: Any
@@ -222,15 +263,20 @@ class QlikClient:
         started = time.monotonic()
         try:
             response = self._http.request(method, path, params=query, json=json)
-        except httpx.TimeoutException as exc:
-            raise RequestTimeout(
-                f"timed out ({type(exc).__name__})", method=method, url=self._url(path)
-            ) from exc
         except httpx.TransportError as exc:
+            elapsed_ms = (time.monotonic() - started) * 1000
+            url = self._url(path)
+            logger.debug(
+                "%s %s -> %s (%.0f ms)", method, url, type(exc).__name__, elapsed_ms
+            )
+            if isinstance(exc, httpx.TimeoutException):
+                raise RequestTimeout(
+                    f"timed out ({type(exc).__name__})", method=method, url=url
+                ) from exc
             raise TransportError(
                 f"could not reach the tenant ({type(exc).__name__}: {exc})",
                 method=method,
-                url=self._url(path),
+                url=url,
             ) from exc
 
         elapsed_ms = (time.monotonic() - started) * 1000
@@ -324,6 +370,10 @@ def _clean_params(params: Params | None) -> dict[str, str | int] | None:
         else:
             cleaned[key] = value
     return cleaned
+
+
+def _retry_after(error: ApiError) -> float | None:
+    return error.retry_after if isinstance(error, RateLimitError) else None
 
 
 def _next_href(body: Any) -> str | None:

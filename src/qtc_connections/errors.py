@@ -8,6 +8,7 @@ reported by, or on the way to, the tenant::
     ├── ConfigError              settings, hostname, token or profile invalid
     ├── InputError               a value given by the user is invalid
     │   ├── ValidationError      properties fail the data source's api-specs
+    │   │   └── ManifestError    manifest files are invalid
     │   ├── PatchRuleError       a PATCH body breaks a documented update rule
     │   ├── SecretReferenceError a secret is not a reference, or cannot be read
     │   └── KeyFileError         a key file is unreadable or malformed
@@ -48,6 +49,7 @@ __all__ = [
     "ConnectionExistsError",
     "InputError",
     "KeyFileError",
+    "ManifestError",
     "NotFoundError",
     "PatchRuleError",
     "PermissionDeniedError",
@@ -95,6 +97,10 @@ class ValidationError(InputError):
         lines = [f"{self.subject}: {len(self.problems)} problems"]
         lines.extend(f"  - {problem}" for problem in self.problems)
         return "\n".join(lines)
+
+
+class ManifestError(ValidationError):
+    """Manifest files are invalid; each problem starts with its file and line."""
 
 
 class PatchRuleError(InputError):

@@ -317,7 +317,7 @@ def _parse_json_object(path: Path, data: bytes) -> dict[str, Any]:
         # The decoder's message names the position only, never the content.
         _fail(
             path,
-            f"is not valid JSON ({exc.msg} at line {exc.lineno}, column "
+            f"is not valid JSON ({exc.msg}: line {exc.lineno}, column "
             f"{exc.colno}); download the key file again",
         )
     if not isinstance(document, dict):

@@ -14,7 +14,7 @@ import hmac
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -234,6 +234,7 @@ class SecretReference:
         *,
         stdin: Callable[[], str] | None = None,
         prompt: Callable[[str], str] | None = None,
+        environ: Mapping[str, str] | None = None,
     ) -> Secret:
         """Read the value and return it as a ``Secret``.
 
@@ -248,6 +249,8 @@ class SecretReference:
                 ``sys.stdin``.
             prompt: Asks for a value without echoing it, given the prompt
                 text, such as click's prompt. ``None`` uses ``getpass``.
+            environ: Where ``env:`` references are looked up. ``None`` reads
+                ``os.environ``.
 
         Raises:
             SecretReferenceError: The variable is unset or empty, the file is
@@ -255,7 +258,7 @@ class SecretReference:
                 standard input or the prompt gave an empty value.
         """
         if self.source is SecretSource.ENV:
-            value = self._read_env()
+            value = self._read_env(os.environ if environ is None else environ)
         elif self.source is SecretSource.FILE:
             value = self._read_file()
         elif self.source is SecretSource.STDIN:
@@ -268,9 +271,9 @@ class SecretReference:
             value = self._check_not_empty(text, "no value was entered at the prompt")
         return Secret(value)
 
-    def _read_env(self) -> str:
+    def _read_env(self, environ: Mapping[str, str]) -> str:
         variable = self.variable or ""
-        value = os.environ.get(variable)
+        value = environ.get(variable)
         if value is None:
             self._fail(
                 f"environment variable {variable} is not set; export it, or "

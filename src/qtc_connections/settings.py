@@ -200,7 +200,9 @@ class _Layers:
             self.sources[key] = "flag"
             flag = f"--{key.replace('_', '-')}"
             reference = SecretReference.parse(self.flags[key], name=flag)
-            return reference.resolve(stdin=read_stdin, prompt=prompt)
+            return reference.resolve(
+                stdin=read_stdin, prompt=prompt, environ=self.environ
+            )
 
         env_value = self.environ.get(variable)
         if env_value:
@@ -217,7 +219,9 @@ class _Layers:
                     f"profile {self.profile_label}: {key} must be a reference such "
                     "as env:NAME or file:PATH, never the value itself"
                 ) from None
-            return reference.resolve(stdin=read_stdin, prompt=prompt)
+            return reference.resolve(
+                stdin=read_stdin, prompt=prompt, environ=self.environ
+            )
         return None
 
 

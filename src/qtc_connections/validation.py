@@ -275,7 +275,18 @@ class _Rules:
     def missing_required(self, properties: Mapping[str, object]) -> list[str]:
         """Return a problem for each required input that nothing fills."""
         required = set(self.kind.required) | set(self.spec.required)
-        filled = set(properties) | set(self.kind.defaults) | self.spec.defaulted_names
+        # An empty or blank string fills nothing: the tenant rejects it too.
+        blank = {
+            name
+            for name, value in properties.items()
+            if isinstance(value, str) and not value.strip()
+        }
+        given = set(properties) - blank
+        filled = (
+            given
+            | (set(self.kind.defaults) - blank)
+            | (self.spec.defaulted_names - blank)
+        )
 
         problems = []
         gateway = self.kind.gateway
@@ -290,7 +301,12 @@ class _Rules:
             required.discard(GATEWAY_PROPERTY)
 
         for name in sorted(required - filled):
-            problems.append(self._missing_problem(name))
+            if name in blank:
+                problems.append(
+                    f"required property {name} is empty: pass --set {name}=VALUE"
+                )
+            else:
+                problems.append(self._missing_problem(name))
         return problems
 
     def _missing_problem(self, name: str) -> str:

@@ -7,11 +7,12 @@ Anything else is a violation. ``tests/contract/test_defects.py`` checks
 that every operation named here exists in its spec, and that every status
 a defect calls undocumented is still undocumented there.
 
-Sources named below: the data-connections create guide and gateway guide
-on qlik.dev (201 examples), the update and delete guides (GET and PATCH
-examples), the create guide's data-sources example, the OAuth
-machine-to-machine guide (token example), the rate-limiting page, and the
-2025-07-08 API changelog (``users/me?fields=`` example).
+The sources named below are pages of qlik.dev. The data-connections create
+and gateway guides show 201 bodies, and the update and delete guides show
+GET and PATCH examples. The create guide also shows a GET /data-sources
+body. The OAuth machine-to-machine guide shows a token response, the
+rate-limiting page documents 429, and the 2025-07-08 API changelog shows a
+``users/me?fields=`` response.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class KnownDefect:
     """A fault of a spec, and the findings it explains.
 
     ``pointer`` is the JSON pointer of the faulty part of the spec.
-    ``problem`` says what is wrong there and ``deviation`` why the emulator
+    ``problem`` states what is wrong there and ``deviation`` why the emulator
     or the client departs from the spec. ``operations`` are the spec's
     methods and path templates, and ``statuses`` the response statuses of
     the exchanges concerned. ``applies``, when set, is a further condition
@@ -246,6 +247,21 @@ KNOWN_DEFECTS: tuple[KnownDefect, ...] = (
         patterns=(undocumented_status(400),),
     ),
     KnownDefect(
+        key="data-sources-settings-no-403",
+        spec=DATA_SOURCES,
+        pointer="/paths/~1api~1v1~1data-sources~1{dataSourceId}~1settings/put/responses",
+        problem=(
+            "PUT settings enables or disables a data source for the whole tenant, "
+            "yet documents no 403 for a caller who may not do that"
+        ),
+        # NOTE: which role may change the settings is not published; the
+        # emulator allows tenant admins only.
+        deviation="The emulator rejects a PUT by a user who is not a tenant admin with 403.",
+        operations=("PUT /api/v1/data-sources/{dataSourceId}/settings",),
+        statuses=(403,),
+        patterns=(undocumented_status(403),),
+    ),
+    KnownDefect(
         key="data-sources-details-typo",
         spec=DATA_SOURCES,
         pointer="/components/schemas/PublicApiError/required",
@@ -324,7 +340,11 @@ KNOWN_DEFECTS: tuple[KnownDefect, ...] = (
         statuses=(200,),
         patterns=(
             FindingPattern(
-                RESPONSE, "body", "/[^/]+", UNDOCUMENTED, r".+ is not a documented member"
+                RESPONSE,
+                "body",
+                "/[^/]+",
+                UNDOCUMENTED,
+                r".+ is not a documented member",
             ),
         ),
         applies=_renamed_list,

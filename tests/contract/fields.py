@@ -141,7 +141,7 @@ class FieldChecker:
 
     def is_valid(self, instance: Any, schema: Any) -> bool:
         """Return whether ``instance`` is valid under ``schema``."""
-        return OAS30Validator(self.inline(schema)).is_valid(instance)
+        return bool(OAS30Validator(self.inline(schema)).is_valid(instance))
 
     def inline(self, schema: Any, depth: int = 0) -> Any:
         """Return a copy of ``schema`` with every ``$ref`` replaced by its target.

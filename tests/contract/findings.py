@@ -1,9 +1,9 @@
 """Turn openapi-core's errors into ``Finding`` records that hold no secrets.
 
 jsonschema messages start with the offending value, such as ``'s3cr3t' is
-not of type 'integer'``. A request body may hold passwords and a token
-response holds an access token, so every string, object or array value at
-the start of a message is replaced by its JSON type ("a string"). Numbers,
+not of type 'integer'``. A request body may contain passwords, and a token
+response contains an access token. So every string, object or array value
+at the start of a message is replaced by its JSON type ("a string"). Numbers,
 booleans and null are kept. The result also passes through
 ``qtc_connections.redact`` in case a registered secret appears elsewhere.
 """
@@ -66,11 +66,15 @@ class Finding:
     message: str
 
     def describe(self) -> str:
-        """Return a one-line description, such as ``response body /qLogOn: ...``."""
+        """Return a one-line description, such as ``response body /qLogOn: ...``.
+
+        Registered secrets are redacted, because a location contains member
+        names taken from the message.
+        """
         where = f"{self.side} {self.part}"
         if self.location:
             where += f" {self.location}"
-        return f"{where}: {self.message}"
+        return redact(f"{where}: {self.message}")
 
 
 def describe_value(value: Any) -> str:
@@ -86,11 +90,11 @@ def describe_value(value: Any) -> str:
 
 def mask_value(message: str, value: Any) -> str:
     """Replace ``value`` in a jsonschema ``message`` by ``describe_value(value)``."""
-    shown = repr(value)
-    if message.startswith(shown):
-        message = describe_value(value) + message[len(shown) :]
-    if isinstance(value, str) and len(value) >= 4 and shown in message:
-        message = message.replace(shown, describe_value(value))
+    value_repr = repr(value)
+    if message.startswith(value_repr):
+        message = describe_value(value) + message[len(value_repr) :]
+    if isinstance(value, str) and len(value) >= 4 and value_repr in message:
+        message = message.replace(value_repr, describe_value(value))
     return redact(message)
 
 
@@ -99,7 +103,8 @@ def schema_message(error: SchemaError) -> str:
 
     For ``oneOf`` and ``anyOf`` the message names each branch and the first
     reason it failed, such as ``... (DcaasConnectionCreate: 'datasourceID'
-    is a required property)``, or the branches that all matched.
+    is a required property)``. When a ``oneOf`` value matches several
+    branches, the message lists every branch of the ``oneOf``.
     """
     if error.validator in ("oneOf", "anyOf"):
         return _composition_message(error)
@@ -107,12 +112,13 @@ def schema_message(error: SchemaError) -> str:
 
 
 def _composition_message(error: SchemaError) -> str:
-    branches = list(error.validator_value)
+    branches = error.validator_value if isinstance(error.validator_value, list) else []
     names = [_branch_name(branch, index) for index, branch in enumerate(branches)]
     value = describe_value(error.instance)
     if not error.context:
-        # No branch failed, so several matched, which oneOf forbids.
-        return f"{value} is valid under more than one of {', '.join(names)}"
+        # jsonschema attaches no branch errors when several branches match.
+        listed = ", ".join(names)
+        return f"{value} is valid under more than one branch of {listed}"
 
     reasons: dict[int, str] = {}
     for sub_error in error.context:
@@ -120,9 +126,13 @@ def _composition_message(error: SchemaError) -> str:
         if isinstance(index, int) and index not in reasons:
             reasons[index] = schema_message(sub_error)
     failed = "; ".join(
-        f"{names[index]}: {reasons[index]}" for index in sorted(reasons)
+        f"{_name_at(names, index)}: {reasons[index]}" for index in sorted(reasons)
     )
     return f"{value} is not valid under any of the given schemas ({failed})"
+
+
+def _name_at(names: list[str], index: int) -> str:
+    return names[index] if index < len(names) else f"branch {index}"
 
 
 def _branch_name(branch: Any, index: int) -> str:
@@ -139,7 +149,9 @@ def pointer_of(error: SchemaError) -> str:
     return "".join(f"/{part}" for part in parts)
 
 
-def request_findings(errors: Iterable[Exception], method: str, path: str) -> list[Finding]:
+def request_findings(
+    errors: Iterable[Exception], method: str, path: str
+) -> list[Finding]:
     """Convert openapi-core request validation errors into findings."""
     found: list[Finding] = []
     for error in errors:
@@ -152,7 +164,11 @@ def _request_error_findings(
 ) -> Iterator[Finding]:
     if isinstance(error, PathError):
         yield Finding(
-            REQUEST, "operation", "", type(error).__name__, _path_message(error, method, path)
+            REQUEST,
+            "operation",
+            "",
+            type(error).__name__,
+            _path_message(error, method, path),
         )
     elif isinstance(error, MissingRequiredParameter):
         message = f"{error.name} is required"
@@ -208,6 +224,10 @@ def _cause_findings(
     cause = _innermost(error)
     if isinstance(cause, InvalidSchemaValue):
         for schema_error in cause.schema_errors:
+            if not isinstance(schema_error, SchemaError):
+                message = type(schema_error).__name__
+                yield Finding(side, part, name, message, message)
+                continue
             location = pointer_of(schema_error) if part == "body" else name
             yield Finding(
                 side,
@@ -221,7 +241,9 @@ def _cause_findings(
         yield Finding(side, part, name, "CastError", message)
     elif isinstance(cause, MediaTypeNotFound):
         listed = ", ".join(cause.availableMimetypes)
-        message = f"media type {cause.mimetype!r} is not documented; the spec lists {listed}"
+        message = (
+            f"media type {cause.mimetype!r} is not documented; the spec lists {listed}"
+        )
         yield Finding(side, "media type", "", "MediaTypeNotFound", message)
     elif isinstance(cause, MissingData):
         message = "the body is empty, but the spec documents content"

@@ -36,7 +36,7 @@ REPORT_KEY = pytest.StashKey[ContractReport]()
 
 
 def wrap_app(app: ASGIApp) -> ASGIApp:
-    """Return ``app`` wrapped so that the session's contract check sees its traffic."""
+    """Return ``app`` wrapped so that the session's contract check gets its traffic."""
     return recorder.wrap_app(app, SESSION_LOG)
 
 

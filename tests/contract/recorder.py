@@ -13,6 +13,7 @@ string values. The ``Authorization`` header is not recorded at all.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -57,9 +58,9 @@ class Exchange:
 
 
 def _header(headers: tuple[tuple[str, str], ...], name: str) -> str:
-    wanted = name.lower()
+    target = name.lower()
     for key, value in headers:
-        if key == wanted:
+        if key == target:
             return value
     return ""
 
@@ -68,28 +69,41 @@ class ExchangeLog:
     """A thread-safe list of exchanges.
 
     The emulator serves requests on its own thread while tests run on the
-    main one, so ``add`` and ``exchanges`` take a lock. ``origin`` is the
-    label stamped on exchanges recorded from now on.
+    main one, so every method takes a lock. ``origin`` is the label stamped
+    on exchanges recorded from now on.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
         self._exchanges: list[Exchange] = []
         self.origin = ""
 
     def add(self, exchange: Exchange) -> None:
         """Append ``exchange``."""
-        with self._lock:
+        with self._changed:
             self._exchanges.append(exchange)
+            self._changed.notify_all()
 
     def exchanges(self) -> list[Exchange]:
         """Return a copy of the exchanges recorded so far, oldest first."""
-        with self._lock:
+        with self._changed:
             return list(self._exchanges)
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until ``count`` exchanges are recorded.
+
+        A dropped connection is recorded only after the server notices the
+        disconnect, which may be after the client has seen the error.
+        Returns whether the count was reached.
+        """
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: len(self._exchanges) >= count, timeout
+            )
 
     def clear(self) -> None:
         """Forget every recorded exchange."""
-        with self._lock:
+        with self._changed:
             self._exchanges.clear()
 
 
@@ -97,7 +111,7 @@ class RecordingMiddleware:
     """Record each HTTP exchange of the wrapped app in ``log``.
 
     The whole request body is read before the app runs and then replayed to
-    it, so the body is recorded even when the app answers without reading
+    it, so the body is recorded even when the app responds without reading
     it (a 401, say). Non-HTTP scopes pass through unrecorded. The exchange
     is recorded even when the app raises, and the exception propagates.
     """
@@ -113,11 +127,21 @@ class RecordingMiddleware:
 
         body, disconnected = await _read_body(receive)
         replay = _replaying_receive(body, disconnected, receive)
-        response = _ResponseCapture(send)
+        recorded = False
+
+        def record() -> None:
+            nonlocal recorded
+            if not recorded:
+                recorded = True
+                self.log.add(self._exchange(scope, body, response))
+
+        # The exchange is recorded before the last body chunk goes out: once
+        # the client has the whole response, a test may read the log at once.
+        response = _ResponseCapture(send, before_last_chunk=record)
         try:
             await self.app(scope, replay, response.send)
         finally:
-            self.log.add(self._exchange(scope, body, response))
+            record()
 
     def _exchange(
         self, scope: Scope, body: bytes, response: _ResponseCapture
@@ -169,10 +193,14 @@ def _replaying_receive(body: bytes, disconnected: bool, receive: Receive) -> Rec
 
 
 class _ResponseCapture:
-    """Forward response messages to ``send`` and keep a copy of them."""
+    """Forward response messages to ``send`` and keep a copy of them.
 
-    def __init__(self, send: Send) -> None:
+    ``before_last_chunk`` runs just before the final body message is sent.
+    """
+
+    def __init__(self, send: Send, before_last_chunk: Callable[[], None]) -> None:
         self._send = send
+        self._before_last_chunk = before_last_chunk
         self.status: int | None = None
         self.headers: tuple[tuple[str, str], ...] = ()
         self.body: list[bytes] = []
@@ -186,6 +214,8 @@ class _ResponseCapture:
             )
         elif message["type"] == "http.response.body":
             self.body.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                self._before_last_chunk()
         await self._send(message)
 
 

@@ -1,8 +1,8 @@
 """Summarise the verdicts of a contract check as lines a person can act on.
 
 Report lines name the method, path, status and finding of an exchange and
-the test that sent it. They never hold a query string or a body, which may
-carry secrets.
+the test that sent it. They never contain a query string or a body, which
+may carry secrets.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ class ContractReport:
     @property
     def checked(self) -> int:
         """The number of exchanges validated against a spec."""
-        return sum(1 for verdict in self.verdicts if verdict.outcome is not Outcome.UNCHECKED)
+        return sum(
+            1 for verdict in self.verdicts if verdict.outcome is not Outcome.UNCHECKED
+        )
 
     @property
     def unchecked(self) -> int:
@@ -66,7 +68,9 @@ class ContractReport:
         lines = []
         for verdict in self.verdicts:
             for finding in verdict.violations:
-                lines.append(f"{exchange_label(verdict.exchange)}: {finding.describe()}")
+                lines.append(
+                    f"{exchange_label(verdict.exchange)}: {finding.describe()}"
+                )
         return lines
 
     def unchecked_reasons(self) -> Counter[str]:

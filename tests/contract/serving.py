@@ -1,10 +1,10 @@
 """Serve an emulator whose app is wrapped by the recorder, on 127.0.0.1.
 
 ``EmulatorServer`` serves the Starlette app it builds itself and offers no
-way to put middleware around it, so the contract tests start uvicorn here
-the same way: in a background thread, on a port picked by the system, with
-the emulator's own protocol class so that connection-dropping faults still
-work.
+way to put middleware around it. So the contract tests start uvicorn here
+the way it does: in a background thread, on a port the system picks. The
+emulator's own protocol class is used, so that faults that drop the
+connection still work.
 """
 
 from __future__ import annotations
@@ -57,10 +57,16 @@ def serve_emulator(
 def serve_asgi(app: ASGIApp, emulator: Emulator | None = None) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 and yield its base URL until the block ends.
 
+    With ``emulator``, its transport registry lets fault rules drop
+    connections, and its tenant host name becomes the listening address.
+
     Raises:
         RuntimeError: the server did not start within 10 seconds.
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # asyncio turns off Nagle's algorithm only for sockets made with
+    # IPPROTO_TCP; otherwise a response sent in two writes waits about
+    # 40 ms for the client's delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
@@ -73,7 +79,10 @@ def serve_asgi(app: ASGIApp, emulator: Emulator | None = None) -> Iterator[str]:
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, daemon=True
+        target=server.run,
+        kwargs={"sockets": [sock]},
+        name="qtc-recorded-emulator",
+        daemon=True,
     )
     thread.start()
     try:

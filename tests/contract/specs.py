@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from openapi_core import OpenAPI
+from openapi_core.exceptions import SpecError
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 
@@ -101,7 +103,10 @@ def default_specs_dir() -> Path:
 def missing_specs_reason(directory: Path) -> str | None:
     """Return why the specs cannot be loaded from ``directory``, or ``None``."""
     if not directory.is_dir():
-        return f"the OpenAPI specs folder {directory} does not exist"
+        return (
+            f"the OpenAPI specs folder {directory} does not exist; put the "
+            "shared folder next to the repository to run the contract check"
+        )
     missing = [name for name in SPEC_FILES if not (directory / name).is_file()]
     if missing:
         return f"{', '.join(missing)} not found in {directory}"
@@ -112,8 +117,7 @@ def load_specs(directory: Path) -> dict[str, LoadedSpec]:
     """Load every spec of ``SPEC_FILES`` from ``directory``, keyed by file name.
 
     Raises:
-        SpecLoadError: a file is missing or not JSON, or a ``SPEC_FIXES``
-            entry no longer matches its spec.
+        SpecLoadError: as ``load_spec``, or a file is missing.
     """
     reason = missing_specs_reason(directory)
     if reason is not None:
@@ -125,20 +129,32 @@ def load_spec(path: Path) -> LoadedSpec:
     """Load one spec file and apply its ``SPEC_FIXES``.
 
     Raises:
-        SpecLoadError: the file is not JSON, or a fix no longer matches.
+        SpecLoadError: the file is not JSON, a fix no longer matches, or
+            openapi-core rejects the corrected document.
     """
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise SpecLoadError(f"cannot read the OpenAPI spec {path.name}: {error}")
+        message = f"cannot read the OpenAPI spec {path.name}: {error}"
+        raise SpecLoadError(message) from error
 
     for fix in SPEC_FIXES:
         if fix.spec == path.name:
             document = apply_fix(document, fix)
+    try:
+        openapi = OpenAPI.from_dict(document)
+    except (OpenAPIValidationError, SpecError) as error:
+        # The first line names the fault; the rest repeats schema and value.
+        reason = str(error).splitlines()[0]
+        message = (
+            f"openapi-core rejects the OpenAPI spec {path.name}: {reason}; "
+            "if the spec itself is at fault, add an entry to SPEC_FIXES"
+        )
+        raise SpecLoadError(message) from error
     return LoadedSpec(
         name=path.name,
         document=document,
-        openapi=OpenAPI.from_dict(document),
+        openapi=openapi,
         server_url=default_server_url(document),
     )
 

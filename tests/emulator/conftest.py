@@ -8,6 +8,7 @@ import httpx
 import pytest
 from emulator_helpers import ADMIN_KEY, MEMBER_KEY, client_for, make_config
 
+from contract.plugin import wrap_app
 from qtc_connections.emulator import EmulatorConfig, EmulatorServer
 
 
@@ -18,7 +19,7 @@ def config() -> EmulatorConfig:
 
 @pytest.fixture(scope="session")
 def server(config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(config) as running:
+    with EmulatorServer(config, wrap_app=wrap_app) as running:
         yield running
 
 

@@ -242,7 +242,9 @@ def test_file_property_keeps_file_name(admin, config, server):
 def test_create_from_connect_statement(admin, config):
     body = {
         "qName": unique("legacy"),
-        "qConnectStatement": 'CUSTOM CONNECT TO "provider=QvOdbcConnectorPackage.exe;host=h;"',
+        "qConnectStatement": (
+            'CUSTOM CONNECT TO "provider=QvOdbcConnectorPackage.exe;host=h;"'
+        ),
         "qType": "QvOdbcConnectorPackage.exe",
         "datasourceID": "repsrc_mysql",
         "space": _space(config),

@@ -83,7 +83,7 @@ def test_writes_have_their_own_tier(limited):
         ]
         third = client.delete("/api/v1/data-connections/x")
 
-    assert writes == [400, 400]
+    assert writes == [404, 404]
     assert third.status_code == 429
 
 
@@ -337,3 +337,12 @@ def test_reset_with_data_restores_seed(fault_admin, config):
     assert response.status_code == 204
     assert fault_admin.get("/api/v1/data-connections").json()["meta"]["count"] == 0
     assert fault_admin.get("/api/v1/spaces").json()["meta"]["count"] == 4
+
+
+def test_journal_complete_when_response_arrives(fault_admin, faulty):
+    counts = []
+    for _ in range(50):
+        fault_admin.get("/api/v1/data-sources")
+        counts.append(len(faulty.emulator.requests()))
+
+    assert counts == list(range(1, 51))

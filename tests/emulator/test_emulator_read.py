@@ -245,7 +245,10 @@ def test_list_bad_page_cursor(admin):
             ["alpha"],
         ),
         (
-            '(qName eq "alpha" or qName eq "Bravo") and datasourceID eq "reptgt_qdimysql"',
+            (
+                '(qName eq "alpha" or qName eq "Bravo") '
+                'and datasourceID eq "reptgt_qdimysql"'
+            ),
             ["Bravo"],
         ),
         ('QNAME EQ "alpha"', ["alpha"]),
@@ -384,7 +387,7 @@ def test_member_privileges_are_read_only(member, admin, config):
     assert response.json()["privileges"] == ["list", "read"]
 
 
-def test_list_user_id_of_other_needs_admin(member, config):
+def test_list_other_user_needs_admin(member, config):
     response = _list(member, userId=config.admin.user_id)
 
     assert response.status_code == 403

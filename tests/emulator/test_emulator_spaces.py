@@ -72,7 +72,7 @@ def test_type_filter_takes_comma_list(member):
     assert _names(response) == ["Analytics Shared"]
 
 
-def test_roles_filter(member):
+def test_list_filters_by_role(member):
     response = member.get("/api/v1/spaces", params={"roles": "producer"})
 
     assert _names(response) == ["Analytics Shared"]
@@ -134,7 +134,7 @@ def test_get_unknown_space_404(admin):
     assert response.status_code == 404
 
 
-def test_space_types(admin):
+def test_space_types_listed(admin):
     response = admin.get("/api/v1/spaces/types")
 
     assert response.json() == {"data": ["shared", "managed", "data"]}

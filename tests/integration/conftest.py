@@ -7,13 +7,17 @@ and the CLI talk to it over HTTP exactly as they would to a tenant.
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 from click.testing import CliRunner, Result
 
+from contract.plugin import wrap_app
 from qtc_connections.auth import ApiKeyAuth, OAuthClientCredentials
 from qtc_connections.cli.main import cli
 from qtc_connections.client import QlikClient
@@ -66,7 +70,7 @@ def emulator_config() -> EmulatorConfig:
 
 @pytest.fixture(scope="session")
 def emulator_server(emulator_config: EmulatorConfig) -> Iterator[EmulatorServer]:
-    with EmulatorServer(emulator_config) as server:
+    with EmulatorServer(emulator_config, wrap_app=wrap_app) as server:
         yield server
 
 
@@ -145,3 +149,58 @@ def qtc(tenant: TenantHandle, tmp_path, monkeypatch) -> Callable[..., Result]:
         )
 
     return run
+
+
+@pytest.fixture
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail any DNS lookup or socket connect to a host other than loopback.
+
+    Tests that give the CLI a tenant hostname outside this machine expect
+    it to be rejected before any request. With this fixture a regression
+    fails in the test instead of reaching that host.
+    """
+    real_getaddrinfo = socket.getaddrinfo
+    real_connect = socket.socket.connect
+
+    def checked_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        _require_loopback(host)
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    def checked_connect(self: socket.socket, address: object) -> None:
+        if isinstance(address, tuple):
+            _require_loopback(address[0])
+        real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", checked_getaddrinfo)
+    monkeypatch.setattr(socket.socket, "connect", checked_connect)
+
+
+def _require_loopback(host: object) -> None:
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    if name == "localhost":
+        return
+    try:
+        if ipaddress.ip_address(name.strip("[]")).is_loopback:
+            return
+    except ValueError:
+        pass
+    raise OSError(f"test blocked a connection to {name!r}: only loopback is allowed")
+
+
+@pytest.fixture
+def restore_cli_logging() -> Iterator[None]:
+    """Put back the package logger that ``qtc`` reconfigures on every run.
+
+    The CLI binds its handler to the standard error of the run, which
+    ``CliRunner`` closes afterwards, so later log records would fail.
+    """
+    package_logger = logging.getLogger("qtc_connections")
+    saved = (
+        list(package_logger.handlers),
+        package_logger.level,
+        package_logger.propagate,
+    )
+    yield
+    package_logger.handlers[:] = saved[0]
+    package_logger.setLevel(saved[1])
+    package_logger.propagate = saved[2]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from qtc_connections.api.models import Connection
 from qtc_connections.errors import (
     ConnectionExistsError,
+    InputError,
     NotFoundError,
     ResolutionError,
     TransportError,
@@ -23,6 +24,10 @@ __all__ = ["CONNECTIONS_PATH", "DataConnections", "scim_string"]
 logger = logging.getLogger("qtc_connections.api")
 
 CONNECTIONS_PATH = "/api/v1/data-connections"
+
+# The spec bounds the list's limit parameter to 1..100.
+MIN_PAGE_SIZE = 1
+MAX_PAGE_SIZE = 100
 
 
 class DataConnections:
@@ -48,16 +53,27 @@ class DataConnections:
         every connection in one response.
 
         Raises:
+            InputError: ``limit`` is outside 1 to 100; raised at the call,
+                before any request.
             ApiError, TransportError: for any page.
         """
         from qtc_connections.client import DEFAULT_PAGE_SIZE
 
+        page_size = DEFAULT_PAGE_SIZE if limit is None else limit
+        if not MIN_PAGE_SIZE <= page_size <= MAX_PAGE_SIZE:
+            raise InputError(
+                f"page size {page_size} is invalid: the data-connections list "
+                f"takes {MIN_PAGE_SIZE} to {MAX_PAGE_SIZE}"
+            )
         params = {
             "spaceId": space_id,
             "filter": filter,
             "sort": sort,
-            "limit": limit or DEFAULT_PAGE_SIZE,
+            "limit": page_size,
         }
+        return self._iterate(params)
+
+    def _iterate(self, params: Mapping[str, str | int | None]) -> Iterator[Connection]:
         for item in self._client.paginate(CONNECTIONS_PATH, params=params):
             yield Connection.from_api(item, what="data connection list item")
 
@@ -70,6 +86,7 @@ class DataConnections:
         Raises:
             NotFoundError: no such connection, or not visible.
             BadRequestError: the id is not a UUID.
+            InputError: the id is empty, ``.`` or ``..``; nothing is sent.
         """
         body = self._client.get_json(
             f"{CONNECTIONS_PATH}/{_path_segment(connection_id)}",
@@ -138,7 +155,8 @@ class DataConnections:
         """Create a connection, safely enough to run twice.
 
         ``POST /api/v1/data-connections`` with the ``DcaasConnectionCreate``
-        body. The name is looked up in the space first, so a second run
+        body; ``space_id`` ``None`` creates it in the caller's personal
+        space. The name is looked up in that space first, so a second run
         raises instead of creating a duplicate. The POST is never repeated:
         if its response is lost, the connection is looked up by name and
         returned when the tenant did create it.
@@ -149,7 +167,7 @@ class DataConnections:
             TransportError: the outcome is unknown and no connection of that
                 name exists.
         """
-        existing = self.find(name, space_id=space_id)
+        existing = self._find_in_space(name, space_id)
         if existing is not None:
             raise ConnectionExistsError(name, space_id, existing.id)
 
@@ -165,10 +183,15 @@ class DataConnections:
 
         try:
             response = self._client.request("POST", CONNECTIONS_PATH, json=body)
-        except TransportError:
-            recovered = self.find(name, space_id=space_id)
+        except TransportError as lost:
+            recovered = self._find_in_space(name, space_id)
             if recovered is None:
-                raise
+                cause = type(lost.__cause__ or lost).__name__
+                raise type(lost)(
+                    f"no response to the create of {name!r} ({cause}) and no connection of that name exists yet; the tenant may still create it, so check with 'qtc connections get' before creating it again",
+                    method=lost.method,
+                    url=lost.url,
+                ) from lost
             logger.info(
                 "create %r: the response was lost, but the tenant created it (id %s)",
                 name,
@@ -178,6 +201,23 @@ class DataConnections:
         from qtc_connections.client import decode_json
 
         return Connection.from_api(decode_json(response), what="created connection")
+
+    def _find_in_space(self, name: str, space_id: str | None) -> Connection | None:
+        """Return the connection called ``name`` in the space a create targets.
+
+        Unlike ``find``, ``space_id`` ``None`` means the personal space only:
+        a connection of the same name in a shared or data space does not
+        block a create in the personal space.
+
+        NOTE: if a tenant admin's list also returns other users' personal
+        connections, one of those with the same name would count as taken.
+        """
+        for item in self.list(
+            space_id=space_id, filter=f"qName eq {scim_string(name)}"
+        ):
+            if item.name == name and (space_id is not None or not item.space_id):
+                return item
+        return None
 
     def patch(
         self, connection_id: str, operations: Sequence[Mapping[str, Any]]
@@ -192,6 +232,7 @@ class DataConnections:
             BadRequestError: the tenant rejected the body.
             NotFoundError: no such connection.
             ConflictError: a new ``qName`` clashes with another connection.
+            InputError: the id is empty, ``.`` or ``..``; nothing is sent.
         """
         self._client.request(
             "PATCH",
@@ -204,15 +245,19 @@ class DataConnections:
 
         ``DELETE /api/v1/data-connections/{qID}``; the tenant answers 204.
         With ``missing_ok`` a connection that is already gone is not an
-        error, which makes a repeated delete harmless.
+        error, which makes a repeated delete harmless. A 404 that answers a
+        DELETE repeated after a lost response is a success either way.
 
         Raises:
             NotFoundError: no such connection, unless ``missing_ok``.
             PermissionDeniedError: the caller may not delete it.
+            InputError: the id is empty, ``.`` or ``..``; nothing is sent.
         """
         try:
             self._client.request(
-                "DELETE", f"{CONNECTIONS_PATH}/{_path_segment(connection_id)}"
+                "DELETE",
+                f"{CONNECTIONS_PATH}/{_path_segment(connection_id)}",
+                ok_after_repeat=frozenset({404}),
             )
         except NotFoundError:
             if not missing_ok:
@@ -223,12 +268,28 @@ def scim_string(value: str) -> str:
     """Quote ``value`` as a SCIM filter string literal.
 
     SCIM string literals follow JSON string syntax, so JSON encoding
-    escapes quotes and backslashes correctly.
+    escapes quotes and backslashes correctly. Characters outside ASCII are
+    kept as they are rather than written as ``\\uXXXX`` escapes, because a
+    filter parser that reads a backslash as "take the next character
+    literally" would turn ``\\u00e9`` into ``u00e9`` and miss the name.
     """
-    return json.dumps(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _path_segment(value: str) -> str:
+    """Quote a connection id for the path, rejecting ids that change the path.
+
+    An empty id, ``.`` or ``..`` would make the URL name the list or
+    another resource, so a DELETE could reach the wrong endpoint.
+
+    Raises:
+        InputError: the id is empty, blank, ``.`` or ``..``; nothing is sent.
+    """
     from urllib.parse import quote
 
+    if not value.strip() or value in {".", ".."}:
+        raise InputError(
+            f"connection id {value!r} is invalid; give the id (a UUID) that "
+            "'qtc connections list' shows"
+        )
     return quote(value, safe="")

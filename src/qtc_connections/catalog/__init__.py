@@ -110,6 +110,8 @@ class KindRegistry:
         suggestions = self._suggest(name)
         if suggestions:
             message += f"; did you mean {' or '.join(suggestions)}?"
+        else:
+            message += "."
         raise InputError(f"{message} Run 'qtc kinds list' to see every kind.")
 
     def for_data_source(self, data_source_id: str) -> Kind | None:

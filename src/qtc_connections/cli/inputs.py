@@ -19,6 +19,7 @@ import click
 
 from qtc_connections.api.models import ApiSpec, Connection
 from qtc_connections.catalog import (
+    GATEWAY_PROPERTY,
     DataSourceSpec,
     FileProperty,
     KeyFileType,
@@ -133,25 +134,41 @@ class FlagInputs:
         }
 
 
-def create_connection(
-    client: QlikClient,
+@dataclass(frozen=True)
+class CheckedCreate:
+    """A create whose flags passed every check that needs no request.
+
+    Attributes:
+        kind: The catalog kind, or a raw kind for an id outside the catalog.
+        name: Connection name.
+        gateway_id: Data Movement gateway id from --gateway or QTC_GATEWAY_ID.
+        inputs: The parsed flags, with secrets read.
+        files: The loaded and checked key files.
+    """
+
+    kind: Kind
+    name: str
+    gateway_id: str | None
+    inputs: FlagInputs
+    files: Mapping[str, KeyFile]
+
+
+def check_create(
     *,
     name: str,
     kind_name: str | None,
     data_source_id: str | None,
-    space_id: str | None,
     gateway_id: str | None,
-    tags: tuple[str, ...],
     set_values: tuple[str, ...],
     secret_refs: tuple[str, ...],
     key_files: tuple[str, ...],
-) -> Connection:
-    """Check the flags, validate against the catalog and api-specs, then create.
+) -> CheckedCreate:
+    """Run every check of a create that needs no request to the tenant.
 
     Raises:
-        InputError: any local check or validation fails; nothing is written.
-        ConnectionExistsError: the name is taken in the space.
-        ApiError, TransportError: from the tenant.
+        InputError: the kind is unknown, a flag is malformed, a secret is a
+            literal or cannot be read, a key file is invalid, or the
+            catalog finds an input missing or given with the wrong flag.
     """
     kind = get_kind(kind_name) if kind_name else _kind_for_id(data_source_id or "")
     inputs = FlagInputs.parse(set_values, secret_refs, key_files)
@@ -160,26 +177,65 @@ def create_connection(
     # The catalog alone can already tell about missing inputs and secrets
     # given with --set, so those errors cost no request.
     draft = _connection_input(
-        kind, name, space_id, gateway_id, dict(inputs.plain), inputs, files
+        kind, name, None, gateway_id, dict(inputs.plain), inputs, files
     )
     validate_connection_input(draft, None)
+    return CheckedCreate(
+        kind=kind, name=name, gateway_id=gateway_id, inputs=inputs, files=files
+    )
 
+
+def create_connection(
+    client: QlikClient,
+    checked: CheckedCreate,
+    *,
+    space_id: str | None,
+    tags: tuple[str, ...],
+) -> Connection:
+    """Validate a checked create against the api-specs, then send it.
+
+    Raises:
+        InputError: a value fails the api-specs; nothing is written.
+        ConnectionExistsError: the name is taken in the space.
+        ApiError, TransportError: from the tenant.
+    """
+    kind = checked.kind
+    gateway_id = checked.gateway_id
     spec = client.data_sources.api_specs(kind.data_source_id)
     if kind.is_raw:
+        gateway_id = _raw_gateway_id(gateway_id, spec)
         kind = raw_kind(kind.data_source_id, gateway_id=gateway_id, api_spec=spec.raw)
+
+    inputs = checked.inputs
     connection = _connection_input(
-        kind, name, space_id, gateway_id, inputs.typed_plain(spec), inputs, files
+        kind,
+        checked.name,
+        space_id,
+        gateway_id,
+        inputs.typed_plain(spec),
+        inputs,
+        checked.files,
     )
     validate_connection_input(connection, spec.raw)
 
     built = build_connection_properties(connection)
     return client.connections.create(
-        name=name,
+        name=checked.name,
         data_source_id=kind.data_source_id,
         connection_properties=built.payload,
         space_id=space_id,
         tags=tags,
     )
+
+
+def _raw_gateway_id(gateway_id: str | None, spec: ApiSpec) -> str | None:
+    # QTC_GATEWAY_ID is usually exported for the catalog's Data Movement
+    # kinds. A data source whose schema has no agentId, such as a DG_
+    # connector, rejects the property, so the id is not sent to it, even
+    # when --gateway gave it.
+    if GATEWAY_PROPERTY in spec.properties:
+        return gateway_id
+    return None
 
 
 def patch_connection(

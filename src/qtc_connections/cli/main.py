@@ -1,8 +1,8 @@
 """Entry point of the ``qtc`` command: the group, logging and exit codes.
 
 Exit codes: 0 on success, 1 when a command fails (invalid input found
-locally, or an error from the tenant), 2 for a usage error (click's own),
-130 when interrupted.
+locally, or an error from the tenant) or a confirmation is declined, 2 for
+a usage error (click's own).
 """
 
 from __future__ import annotations
@@ -83,8 +83,10 @@ def main() -> None:
     try:
         result = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
-        echo_error("aborted")
-        sys.exit(130)
+        # click raises Abort both for a declined confirmation and for Ctrl-C
+        # at a prompt, so the two cannot be told apart here.
+        echo_error("aborted; nothing more was changed")
+        sys.exit(1)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -1,7 +1,7 @@
 """Who may see and change which spaces and connections.
 
-A user sees a space when they own it or hold any role in it, and sees a
-connection when they see its space, or when it is in their own personal
+A user can see a space when they own it or have any role in it, and can see
+a connection when they can see its space, or when it is in their own personal
 space. Space role names are the API's (``facilitator`` is "Can manage",
 ``producer`` "Can edit", ``dataconsumer`` "Can consume data").
 
@@ -92,7 +92,7 @@ class Access:
         return self._spaces.get(space_id)
 
     def roles_in(self, space_id: str) -> set[str]:
-        """Return the roles the principal holds in a space."""
+        """Return the roles the principal has in a space."""
         return set(self._roles.get(space_id, set()))
 
     def owns(self, space: SpaceRecord) -> bool:

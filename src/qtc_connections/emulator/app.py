@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from qtc_connections.emulator import (
     connection_actions,
+    connection_list,
     connection_patch,
     connections,
     control,
@@ -54,7 +55,7 @@ def _routes() -> list[Route]:
             connection_actions.duplicate,
             methods=["POST"],
         ),
-        Route(CONNECTIONS, connections.list_connections, methods=["GET"]),
+        Route(CONNECTIONS, connection_list.list_connections, methods=["GET"]),
         Route(CONNECTIONS, connections.create_connection, methods=["POST"]),
         Route(f"{CONNECTIONS}/{{qID}}", connections.get_connection, methods=["GET"]),
         Route(

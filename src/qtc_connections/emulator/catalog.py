@@ -10,10 +10,10 @@ examples: ports and numeric settings are strings, flags are booleans.
 ``GET /api/v1/data-sources/{id}/api-specs`` response.
 
 NOTE: the real service's marking of secrets and its ``required`` lists are
-unpublished. This module's convention is its own: a secret property has
-``"writeOnly": true``, a file property is an array of one
-``{"name", "value"}`` object with ``"writeOnly": true``, and ``required``
-lists the address, user and credential of each kind, plus the gateway
+unpublished, so this module uses its own convention. A secret property has
+``"writeOnly": true``. A file property is an array of one
+``{"name", "value"}`` object, also with ``"writeOnly": true``. ``required``
+lists the address, user and credential of each kind, and the gateway
 property where the kind runs on a gateway.
 """
 
@@ -39,7 +39,7 @@ QLIK_MANAGED_GATEWAY = "$$qlikManagedGateway$$"
 class PropertySpec:
     """One connection property of a data source.
 
-    A ``file`` property holds one uploaded file as ``[{"name", "value"}]``
+    A ``file`` property contains one uploaded file as ``[{"name", "value"}]``
     with base64 content. Secret and file properties are never returned by
     the emulator. A string whose default is all digits (a port, a size)
     also accepts a JSON integer in PATCH, stored as its decimal string.
@@ -64,7 +64,7 @@ class PropertySpec:
         return self.secret or self.is_file
 
     @property
-    def holds_digits(self) -> bool:
+    def is_numeric_string(self) -> bool:
         """Whether this is a string property whose default is a number."""
         return (
             self.type == "string"
@@ -562,8 +562,8 @@ def _gcs_target() -> DataSource:
     )
 
 
-# NOTE: the published example lists AWS region codes but is truncated; this
-# list is the commercial, China and GovCloud regions as of 2026.
+# NOTE: the published example lists AWS region codes but is truncated. This
+# list is the emulator's own and may miss newer regions.
 AWS_REGIONS = (
     "af-south-1",
     "ap-east-1",
@@ -576,6 +576,7 @@ AWS_REGIONS = (
     "ap-southeast-2",
     "ap-southeast-3",
     "ap-southeast-4",
+    "ap-southeast-5",
     "ca-central-1",
     "ca-west-1",
     "cn-north-1",
@@ -591,6 +592,7 @@ AWS_REGIONS = (
     "il-central-1",
     "me-central-1",
     "me-south-1",
+    "mx-central-1",
     "sa-east-1",
     "us-east-1",
     "us-east-2",

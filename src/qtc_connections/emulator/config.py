@@ -89,9 +89,9 @@ class EmulatorConfig:
 
     ``db_path`` is a SQLite file path or ``":memory:"``. With ``seed`` set,
     the tenant, identities, OAuth clients, spaces and data-source settings
-    are written to the database when missing; without it, they must already
-    be in the database file. ``hostnames`` lists the tenant's host names; an
-    empty list means the address the server listens on.
+    are written to the database when missing. Without it, they must already
+    be in the database file. ``hostnames`` lists the tenant's host names,
+    and an empty list means the address the server listens on.
     """
 
     tenant_id: str = DEFAULT_TENANT_ID
@@ -118,8 +118,8 @@ class EmulatorConfig:
     ) -> EmulatorConfig:
         """Build the standard tenant: an admin, a member and four spaces.
 
-        The admin owns every space and holds ``facilitator`` in each. The
-        member holds ``dataconsumer`` in "Finance Data" (so creating a
+        The admin owns every space and has the ``facilitator`` role in each.
+        The member has ``dataconsumer`` in "Finance Data" (so creating a
         connection there is rejected with 403), ``producer`` in the shared
         space, and cannot see "Restricted Data" or "Data Integration".
         ``member_api_key`` defaults to a random key; read it back from

@@ -1,7 +1,7 @@
 """Bulk delete, bulk update and duplicate of data connections.
 
 The two bulk actions need the tenant admin role, reach every connection in
-the tenant, and answer 207 with one status per requested connection.
+the tenant, and respond with 207 and one status per requested connection.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from starlette.responses import JSONResponse, Response
 
 from qtc_connections.emulator.access import Access
 from qtc_connections.emulator.catalog import CATALOG
-from qtc_connections.emulator.connection_views import connect_statement, render_created
-from qtc_connections.emulator.connections import (
+from qtc_connections.emulator.connection_lookup import (
     check_name_free,
     find_connection_by_id,
     require_name,
     target_space,
     tenant_id_of,
 )
+from qtc_connections.emulator.connection_views import connect_statement, render_created
 from qtc_connections.emulator.helpers import access_of, emulator_of, read_json_object
 from qtc_connections.emulator.ids import (
     is_uuid,

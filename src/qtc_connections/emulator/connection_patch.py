@@ -1,9 +1,9 @@
 """``PATCH /api/v1/data-connections/{qID}``: partial updates and rotation.
 
-The body is a JSON array of ``{"op", "path", "value"}`` operations with
-``op`` one of add, replace or remove; ``Value`` is accepted for ``value``,
-as published examples send both. Every operation is checked before any is
-applied, so a rejected body changes nothing.
+The body is a JSON array of ``{"op", "path", "value"}`` operations, where
+``op`` is add, replace or remove. ``Value`` is accepted for ``value``,
+because published examples send both. Every operation is checked before
+any is applied, so a rejected body changes nothing.
 
 Patchable paths are ``/qName``, ``/tags``, ``/qPassword``,
 ``/qConnectStatement`` and ``/connectionProperties/<name>``. A file
@@ -11,11 +11,14 @@ property also takes ``/connectionProperties/<name>/value`` and ``/name``,
 with or without an ``/0`` index, to replace the content or the file name
 of its single file.
 
-Qlik documents four rules, each a 400 here: a body may not patch both
-``qConnectStatement`` and connection properties; a new connect statement
-needs credentials in the same body; changing ``host``, ``server`` or
-``url`` to a new value needs credentials in the same body; and credentials
-may not come both as ``/qPassword`` and as a password property.
+Qlik documents four rules, and breaking any of them gives 400 here:
+
+1. A body may not patch both ``qConnectStatement`` and connection properties.
+2. A new connect statement needs credentials in the same body.
+3. Changing ``host``, ``server`` or ``url`` to a new value needs
+   credentials in the same body.
+4. Credentials may not come both as ``/qPassword`` and as a password
+   property.
 """
 
 from __future__ import annotations
@@ -27,14 +30,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from qtc_connections.emulator.catalog import CATALOG, DataSource, PropertySpec
-from qtc_connections.emulator.connection_views import connect_statement
-from qtc_connections.emulator.connections import (
+from qtc_connections.emulator.connection_lookup import (
     MAX_STATEMENT_TAGS,
     check_name_free,
     check_tags,
     find_connection,
     require_privilege,
 )
+from qtc_connections.emulator.connection_views import connect_statement
 from qtc_connections.emulator.helpers import access_of, emulator_of, read_json
 from qtc_connections.emulator.ids import later_timestamp
 from qtc_connections.emulator.problems import ApiProblem, ErrorItem, problem
@@ -60,12 +63,17 @@ class Operation:
     op: str
     path: str
     value: Any
-    position: int
 
 
 @dataclass
 class PatchPlan:
-    """The changes a PATCH body asks for, collected before applying them."""
+    """The changes that a PATCH body requests, collected before any is applied.
+
+    ``property_paths`` tells whether any path is under
+    ``/connectionProperties/``. ``credential_properties`` names the secret
+    and file properties that the body sets, and ``password_properties``
+    the secret string properties among them.
+    """
 
     name: str | None = None
     tags: list[str] | None = None
@@ -106,8 +114,12 @@ def parse_operations(body: object) -> list[Operation]:
         if op != "remove" and not has_value:
             raise problem(400, f"{label}: {op} needs a value")
         value = item["value"] if "value" in item else item.get("Value")
-        operations.append(Operation(op, path, value, position))
+        operations.append(Operation(op, path, value))
     return operations
+
+
+def _reject(detail: str) -> ApiProblem:
+    return ApiProblem(400, [invalid(detail)])
 
 
 def _unescape(segment: str) -> str:
@@ -186,7 +198,7 @@ class Planner:
         name, rest = segments[0], segments[1:]
         spec = self.source.spec_for(name) if self.source else None
         if spec is None:
-            raise ApiProblem(400, [invalid(self._unknown(name))])
+            raise _reject(self._unknown(name))
         if spec.is_file:
             self._file_property(operation, spec, rest)
         elif rest:
@@ -208,13 +220,8 @@ class Planner:
 
     def _remove(self, spec: PropertySpec) -> None:
         if spec.required:
-            raise ApiProblem(
-                400,
-                [
-                    invalid(
-                        f"connectionProperties.{spec.name} is required and cannot be removed"
-                    )
-                ],
+            raise _reject(
+                f"connectionProperties.{spec.name} is required and cannot be removed"
             )
         if spec.is_hidden:
             self.plan.secrets.removals.add(spec.name)
@@ -225,7 +232,7 @@ class Planner:
         assert self.source is not None
         found = check_value(self.source, spec, value, digits_as_integer=True)
         if found is not None:
-            raise ApiProblem(400, [invalid(found)])
+            raise _reject(found)
 
     def _plain_property(self, operation: Operation, spec: PropertySpec) -> None:
         if operation.op == "remove":
@@ -243,9 +250,7 @@ class Planner:
             return
         self._check(spec, operation.value)
         if not operation.value:
-            raise ApiProblem(
-                400, [invalid(f"connectionProperties.{spec.name} must not be empty")]
-            )
+            raise _reject(f"connectionProperties.{spec.name} must not be empty")
         self.plan.secrets.values[spec.name] = SecretValue(operation.value)
         self.plan.credential_properties.add(spec.name)
         self.plan.password_properties.add(spec.name)
@@ -256,11 +261,11 @@ class Planner:
         label = f"connectionProperties.{spec.name}"
         if rest and rest[0].isdigit():
             if rest[0] != "0":
-                raise ApiProblem(400, [invalid(f"{label} holds one file; use index 0")])
+                raise _reject(f"{label} contains one file; use index 0")
             rest = rest[1:]
         if operation.op == "remove":
             if rest:
-                raise ApiProblem(400, [invalid(f"{label}/{rest[0]} cannot be removed")])
+                raise _reject(f"{label}/{rest[0]} cannot be removed")
             self._remove(spec)
             return
         if not rest:
@@ -270,14 +275,12 @@ class Planner:
         elif rest == ["name"]:
             self._file_name(operation, spec, label)
         else:
-            raise ApiProblem(
-                400, [invalid(f"path {operation.path!r} is not part of a file")]
-            )
+            raise _reject(f"path {operation.path!r} is not part of a file")
 
     def _whole_file(self, operation: Operation, spec: PropertySpec, label: str) -> None:
         found = check_file(label, operation.value)
         if found is not None:
-            raise ApiProblem(400, [invalid(found)])
+            raise _reject(found)
         item = operation.value[0]
         self.plan.secrets.values[spec.name] = SecretValue(item["value"], item["name"])
         self.plan.credential_properties.add(spec.name)
@@ -287,26 +290,19 @@ class Planner:
     ) -> None:
         found = check_base64(f"{label}[0].value", operation.value)
         if found is not None:
-            raise ApiProblem(400, [invalid(found)])
+            raise _reject(found)
         self.plan.secrets.values[spec.name] = SecretValue(operation.value)
         self.plan.credential_properties.add(spec.name)
 
     def _file_name(self, operation: Operation, spec: PropertySpec, label: str) -> None:
         if not isinstance(operation.value, str) or not operation.value.strip():
-            raise ApiProblem(
-                400, [invalid(f"{label}[0].name must be a non-empty string")]
-            )
+            raise _reject(f"{label}[0].name must be a non-empty string")
         if (
             spec.name not in self.stored_secrets
             and spec.name not in self.plan.secrets.values
         ):
-            raise ApiProblem(
-                400,
-                [
-                    invalid(
-                        f"{label} holds no file to rename; send the whole file array"
-                    )
-                ],
+            raise _reject(
+                f"{label} contains no file to rename; send the whole file array"
             )
         self.plan.secrets.file_names[spec.name] = operation.value
 
@@ -330,7 +326,7 @@ def enforce_update_rules(record: ConnectionRecord, plan: PatchPlan) -> None:
         if (
             new_value is not None
             and new_value != record.properties.get(name)
-            and (not has_credentials)
+            and not has_credentials
         ):
             _rule(
                 f"changing connectionProperties.{name} to a new value needs "
@@ -339,7 +335,8 @@ def enforce_update_rules(record: ConnectionRecord, plan: PatchPlan) -> None:
     if plan.password is not None and plan.password_properties:
         names = ", ".join(sorted(plan.password_properties))
         _rule(
-            f"credentials were given both as /qPassword and as connectionProperties.{names}"
+            "credentials were given both as /qPassword and as "
+            f"connectionProperties.{names}"
         )
 
 

@@ -61,7 +61,7 @@ def connection_qri(
 ) -> str:
     """Return a qri: the data source's prefix and a hash of its address.
 
-    The hash stands in for the service's encrypted part, so equal
+    The hash replaces the service's encrypted part, so equal
     addresses in one tenant give equal qri strings.
     """
     if source is None:
@@ -88,7 +88,7 @@ def render_connection(
 ) -> dict[str, Any]:
     """Render ``record`` as a ``ConnectionGet`` body.
 
-    The body never holds secrets or ``qConnectionSecret``. With ``parse``,
+    The body never contains secrets or ``qConnectionSecret``. With ``parse``,
     ``connectionProperties`` lists the non-secret, non-file properties.
     """
     body: dict[str, Any] = {
@@ -128,12 +128,12 @@ def visible_properties(record: ConnectionRecord) -> dict[str, Any]:
         parsed: dict[str, Any] = parse_statement(record.connect_statement)
         parsed.pop("sourceType", None)
         return parsed
-    shown: dict[str, Any] = {}
+    visible: dict[str, Any] = {}
     for name, value in record.properties.items():
         spec = source.spec_for(name) if source else None
         if spec is None or not spec.is_hidden:
-            shown[name] = value
-    return shown
+            visible[name] = value
+    return visible
 
 
 def render_created(
@@ -143,7 +143,7 @@ def render_created(
 
     NOTE: the spec types ``qLogOn`` in this response as a string enum,
     while published 201 examples show the integer 1. The emulator follows
-    the spec here; GET responses carry the integer, as their spec says.
+    the spec here; GET responses carry the integer, as their spec defines it.
     """
     body = render_connection(request, record, access, tenant_id)
     body["qLogOn"] = str(record.log_on)

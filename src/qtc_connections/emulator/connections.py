@@ -1,19 +1,29 @@
-"""The data-connections API: list, create, get, replace and delete.
+"""The data-connections API: create, get, replace and delete.
 
-PATCH lives in ``connection_patch`` and the bulk actions in
-``connection_actions``.
+The list lives in ``connection_list``, PATCH in ``connection_patch`` and
+the bulk actions in ``connection_actions``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from qtc_connections.emulator.access import Access
-from qtc_connections.emulator.catalog import CATALOG, DataSource
+from qtc_connections.emulator.catalog import CATALOG
+from qtc_connections.emulator.connection_lookup import (
+    MAX_PROPERTIES_TAGS,
+    MAX_STATEMENT_TAGS,
+    check_name_free,
+    check_tags,
+    enabled_source,
+    find_connection,
+    require_name,
+    require_privilege,
+    target_space,
+    tenant_id_of,
+)
 from qtc_connections.emulator.connection_views import (
     LOG_ON_VALUES,
     connect_statement,
@@ -25,11 +35,8 @@ from qtc_connections.emulator.connection_views import (
 from qtc_connections.emulator.helpers import (
     access_of,
     emulator_of,
-    link_with,
     query_bool,
-    query_int,
     read_json_object,
-    self_link,
 )
 from qtc_connections.emulator.ids import (
     is_uuid,
@@ -37,9 +44,7 @@ from qtc_connections.emulator.ids import (
     new_connection_id,
     now_timestamp,
 )
-from qtc_connections.emulator.paging import decode_cursor, encode_cursor
 from qtc_connections.emulator.problems import problem
-from qtc_connections.emulator.scim import Expression, FilterError, matches, parse_filter
 from qtc_connections.emulator.store import (
     ConnectionRecord,
     SecretChanges,
@@ -47,370 +52,6 @@ from qtc_connections.emulator.store import (
     Store,
 )
 from qtc_connections.emulator.validation import check_create_properties
-
-FILTER_ATTRIBUTES = {
-    name.lower(): name
-    for name in ("qName", "qType", "datasourceID", "created", "updated", "qri")
-}
-SORT_FIELDS = {
-    name.lower(): name
-    for name in ("qName", "qType", "datasourceID", "created", "updated", "qri", "qID")
-}
-MAX_PROPERTIES_TAGS = 31
-MAX_STATEMENT_TAGS = 32
-MAX_TAG_BYTES = 256
-
-
-# Lookup helpers shared with PATCH and the actions
-
-
-def tenant_id_of(store: Store) -> str:
-    """Return the tenant id, which every connection body carries."""
-    tenant = store.tenant()
-    if tenant is None:
-        raise RuntimeError("internal error: the tenant has not been seeded")
-    return tenant.tenant_id
-
-
-def find_connection(request: Request, access: Access) -> ConnectionRecord:
-    """Return the connection named by the path, by id or by name.
-
-    With ``type=connectionname`` the path holds a name, and ``spaceId``
-    picks the space when several visible connections share it.
-
-    Raises:
-        ApiProblem: 400 for an id that is not a UUID or an ambiguous name,
-            404 when nothing visible matches.
-    """
-    key = request.path_params["qID"]
-    lookup = request.query_params.get("type")
-    if lookup is not None and lookup != "connectionname":
-        raise problem(
-            400, f"query parameter type must be connectionname, not {lookup!r}"
-        )
-    store = emulator_of(request).store
-    if lookup == "connectionname":
-        return _find_by_name(store, access, key, request.query_params.get("spaceId"))
-
-    return find_connection_by_id(store, access, key)
-
-
-def find_connection_by_id(store: Store, access: Access, key: str) -> ConnectionRecord:
-    """Return the visible connection with id ``key``.
-
-    Raises:
-        ApiProblem: 400 if ``key`` is not a UUID, 404 if no visible
-            connection has that id.
-    """
-    if not is_uuid(key):
-        raise problem(
-            400, f"qID {key!r} is not a valid UUID; pass type=connectionname for a name"
-        )
-    record = store.connection(key.lower())
-    if record is None or not access.can_see_connection(record):
-        raise problem(404, f"data connection {key} not found")
-    return record
-
-
-def _find_by_name(
-    store: Store, access: Access, name: str, space_id: str | None
-) -> ConnectionRecord:
-    found = [
-        record
-        for record in store.connections()
-        if record.name == name and access.can_see_connection(record)
-    ]
-    if space_id is not None:
-        found = [record for record in found if record.space_id == space_id]
-    if not found:
-        where = f" in space {space_id}" if space_id else ""
-        raise problem(404, f"data connection named {name!r} not found{where}")
-    if len(found) > 1:
-        raise problem(
-            400,
-            f"{len(found)} data connections are named {name!r}; "
-            "add spaceId to choose one",
-        )
-    return found[0]
-
-
-def require_privilege(access: Access, record: ConnectionRecord, privilege: str) -> None:
-    """Raise 403 unless the principal holds ``privilege`` on ``record``."""
-    if privilege not in access.privileges(record):
-        raise problem(
-            403,
-            f"no {privilege} privilege on data connection {record.connection_id}; "
-            "ask for Can manage on its space",
-        )
-
-
-def check_name_free(
-    store: Store,
-    name: str,
-    space_id: str,
-    owner_id: str,
-    ignore_id: str | None = None,
-) -> None:
-    """Raise 409 if another connection in the space already has ``name``.
-
-    For the personal space (``space_id`` empty) the scope is the owner's
-    personal connections. NOTE: the scope of the real service's uniqueness
-    check is unpublished; names here are unique per space, case-sensitively.
-    """
-    for record in store.connections():
-        if record.connection_id == ignore_id or record.name != name:
-            continue
-        if record.space_id != space_id:
-            continue
-        if space_id or record.owner_id == owner_id:
-            where = f"space {space_id}" if space_id else "the personal space"
-            raise problem(
-                409, f"a data connection named {name!r} already exists in {where}"
-            )
-
-
-def target_space(access: Access, space: object) -> str:
-    """Return the id of the space a connection goes to, ``""`` for personal.
-
-    Raises:
-        ApiProblem: 400 for a non-string, 404 for an unknown space, 403 when
-            the principal may not create connections there.
-    """
-    if space is None or space == "":
-        return ""
-    if not isinstance(space, str):
-        raise problem(400, "space must be a space id (a string)")
-    record = access.space(space)
-    if record is None:
-        raise problem(404, f"space {space} not found")
-    if not access.can_see_space(record) or not access.can_create_connection(record):
-        raise problem(
-            403,
-            f"no permission to create data connections in space {space}; "
-            "this needs Can manage on a data space",
-        )
-    return space
-
-
-def check_tags(tags: object, maximum: int) -> list[str]:
-    """Validate a ``tags`` array and return it.
-
-    Raises:
-        ApiProblem: 400 unless it is at most ``maximum`` strings of at most
-            256 bytes each.
-    """
-    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
-        raise problem(400, "tags must be an array of strings")
-    if len(tags) > maximum:
-        raise problem(
-            400, f"tags holds {len(tags)} tags; at most {maximum} are allowed"
-        )
-    for tag in tags:
-        if len(tag.encode()) > MAX_TAG_BYTES:
-            raise problem(400, f"a tag is longer than {MAX_TAG_BYTES} bytes")
-    return list(tags)
-
-
-def require_name(body: dict[str, Any], key: str = "qName") -> str:
-    """Return a required, non-empty name field of ``body``."""
-    name = body.get(key)
-    if not isinstance(name, str) or not name.strip():
-        raise problem(400, f"{key} is missing or empty; give the connection a name")
-    return name
-
-
-def enabled_source(store: Store, data_source_id: str) -> DataSource:
-    """Return an enabled data source of the catalog.
-
-    Raises:
-        ApiProblem: 400 for an unknown or disabled data source.
-    """
-    source = CATALOG.get(data_source_id)
-    if source is None:
-        raise problem(
-            400,
-            f"data source {data_source_id!r} not found; "
-            "GET /api/v1/data-sources lists the valid ids",
-        )
-    if data_source_id in store.disabled_data_sources():
-        raise problem(400, f"data source {data_source_id} is disabled in this tenant")
-    return source
-
-
-# List
-
-
-@dataclass
-class ListQuery:
-    """Validated query parameters of ``GET /api/v1/data-connections``."""
-
-    limit: int | None
-    offset: int
-    data_name: str
-    space_id: str | None
-    personal: bool
-    owned_by_me: bool
-    user_id: str | None
-    include_disabled: bool
-    include_qris: bool
-    expression: Expression | None
-    sort_field: str | None
-    descending: bool
-    case_insensitive: bool
-
-    @classmethod
-    def parse(cls, request: Request) -> ListQuery:
-        """Read and validate the list parameters.
-
-        ``extended``, ``owner``, ``noDatafiles`` and ``locale`` are
-        accepted and have no effect: the emulator holds no DataFiles
-        connections, and case-insensitive sorting ignores the locale.
-        """
-        for name in ("extended", "noDatafiles"):
-            query_bool(request, name)
-        params = request.query_params
-        data_name = params.get("dataName", "data")
-        if not data_name:
-            raise problem(400, "query parameter dataName must not be empty")
-        sort_field, descending = _parse_sort(params.get("sort"))
-        page = params.get("page")
-        return cls(
-            limit=query_int(request, "limit", 1, 100),
-            offset=decode_cursor(page, "page") if page else 0,
-            data_name=data_name,
-            space_id=params.get("spaceId"),
-            personal=query_bool(request, "personal"),
-            owned_by_me=query_bool(request, "ownedByMe"),
-            user_id=params.get("userId"),
-            include_disabled=query_bool(request, "includeDisabled"),
-            include_qris=query_bool(request, "includeQris"),
-            expression=_parse_filter_param(params.get("filter")),
-            sort_field=sort_field,
-            descending=descending,
-            case_insensitive=query_bool(request, "caseinsensitive"),
-        )
-
-
-def _parse_filter_param(text: str | None) -> Expression | None:
-    if text is None:
-        return None
-    try:
-        return parse_filter(text, FILTER_ATTRIBUTES)
-    except FilterError as error:
-        raise problem(400, f"invalid filter: {error}") from None
-
-
-def _parse_sort(text: str | None) -> tuple[str | None, bool]:
-    if text is None or text == "":
-        return None, False
-    descending = text.startswith("-")
-    name = text[1:] if text[0] in "+-" else text
-    field = SORT_FIELDS.get(name.lower())
-    if field is None:
-        allowed = ", ".join(sorted(SORT_FIELDS.values()))
-        raise problem(400, f"cannot sort on {name!r}; use one of {allowed}")
-    return field, descending
-
-
-def _filter_fields(record: ConnectionRecord) -> dict[str, str | None]:
-    return {
-        "qName": record.name,
-        "qType": record.q_type,
-        "datasourceID": record.datasource_id,
-        "created": record.created,
-        "updated": record.updated,
-        "qri": record.qri or None,
-        "qID": record.connection_id,
-    }
-
-
-def _selected(
-    request: Request, access: Access, query: ListQuery, disabled: set[str]
-) -> list[ConnectionRecord]:
-    principal = access.principal
-    if query.user_id is not None and query.user_id != principal.user_id:
-        if not principal.tenant_admin:
-            raise problem(403, "userId of another user needs the tenant admin role")
-
-    selected = []
-    for record in emulator_of(request).store.connections():
-        if query.user_id is not None and principal.tenant_admin:
-            # An admin may list another user's connections, personal ones too.
-            if record.owner_id != query.user_id:
-                continue
-        elif not access.can_see_connection(record):
-            continue
-        elif query.user_id is not None and record.owner_id != query.user_id:
-            continue
-        if _excluded(record, principal.user_id, query, disabled):
-            continue
-        selected.append(record)
-    return selected
-
-
-def _excluded(
-    record: ConnectionRecord, user_id: str, query: ListQuery, disabled: set[str]
-) -> bool:
-    if query.space_id is not None and record.space_id != query.space_id:
-        return True
-    if query.space_id is None and query.personal and record.space_id:
-        return True
-    if query.owned_by_me and record.owner_id != user_id:
-        return True
-    if not query.include_disabled and record.datasource_id in disabled:
-        return True
-    expression = query.expression
-    return expression is not None and not matches(expression, _filter_fields(record))
-
-
-def _sorted(
-    records: list[ConnectionRecord], query: ListQuery
-) -> list[ConnectionRecord]:
-    if query.sort_field is None:
-        return records
-    field = query.sort_field
-
-    def key(record: ConnectionRecord) -> tuple[str, int]:
-        value = _filter_fields(record)[field] or ""
-        return (value.casefold() if query.case_insensitive else value, record.seq)
-
-    return sorted(records, key=key, reverse=query.descending)
-
-
-async def list_connections(request: Request) -> Response:
-    """``GET /api/v1/data-connections``: the connections the caller can see."""
-    emulator = emulator_of(request)
-    access = access_of(request)
-    query = ListQuery.parse(request)
-    disabled = emulator.store.disabled_data_sources()
-    records = _sorted(_selected(request, access, query, disabled), query)
-
-    total = len(records)
-    links: dict[str, Any] = {"self": {"href": self_link(request)}}
-    if query.limit is not None:
-        end = query.offset + query.limit
-        if end < total:
-            links["next"] = {"href": link_with(request, {"page": encode_cursor(end)})}
-        if query.offset > 0:
-            previous = max(0, query.offset - query.limit)
-            links["prev"] = {
-                "href": link_with(request, {"page": encode_cursor(previous)})
-            }
-        records = records[query.offset : end]
-
-    tenant_id = tenant_id_of(emulator.store)
-    items = [
-        render_connection(
-            request, record, access, tenant_id, include_qri=query.include_qris
-        )
-        for record in records
-    ]
-    return JSONResponse(
-        {query.data_name: items, "meta": {"count": total}, "links": links}
-    )
-
-
-# Create
 
 
 def _data_source_id(body: dict[str, Any]) -> str:
@@ -495,13 +136,13 @@ def _optional_string(body: dict[str, Any], key: str) -> str:
 
 
 def _statement_id(body: dict[str, Any], store: Store) -> str:
-    given = _optional_string(body, "qID")
+    requested_id = _optional_string(body, "qID")
     engine_id = _optional_string(body, "qEngineObjectID")
-    if given and not is_uuid(given):
-        raise problem(400, f"qID {given!r} is not a valid UUID")
-    if given and engine_id and engine_id.lower() != given.lower():
+    if requested_id and not is_uuid(requested_id):
+        raise problem(400, f"qID {requested_id!r} is not a valid UUID")
+    if requested_id and engine_id and engine_id.lower() != requested_id.lower():
         raise problem(400, "qEngineObjectID must equal qID")
-    connection_id = (given or engine_id or new_connection_id()).lower()
+    connection_id = (requested_id or engine_id or new_connection_id()).lower()
     if not is_uuid(connection_id):
         raise problem(400, "qEngineObjectID is not a valid UUID")
     if store.connection(connection_id) is not None:
@@ -509,19 +150,28 @@ def _statement_id(body: dict[str, Any], store: Store) -> str:
     return connection_id
 
 
-def statement_fields(body: dict[str, Any]) -> tuple[int, int, bool]:
-    """Validate ``qLogOn``, ``qArchitecture`` and ``qSeparateCredentials``."""
-    log_on = body.get("qLogOn", "1")
-    if log_on not in LOG_ON_VALUES:
-        allowed = ", ".join(LOG_ON_VALUES)
-        raise problem(400, f"qLogOn must be one of the strings {allowed}")
-    architecture = body.get("qArchitecture", 0)
-    if architecture not in (0, 1) or isinstance(architecture, bool):
-        raise problem(400, "qArchitecture must be 0 (64-bit) or 1 (32-bit)")
-    separate = body.get("qSeparateCredentials", False)
-    if not isinstance(separate, bool):
-        raise problem(400, "qSeparateCredentials must be a boolean")
-    return LOG_ON_VALUES[log_on], int(architecture), separate
+def statement_fields(
+    body: dict[str, Any], current: tuple[int, int, bool] = (1, 0, False)
+) -> tuple[int, int, bool]:
+    """Validate ``qLogOn``, ``qArchitecture`` and ``qSeparateCredentials``.
+
+    Returns the three values as stored, taking ``current`` for absent fields.
+    """
+    log_on, architecture, separate = current
+    if "qLogOn" in body:
+        if body["qLogOn"] not in LOG_ON_VALUES:
+            allowed = ", ".join(LOG_ON_VALUES)
+            raise problem(400, f"qLogOn must be one of the strings {allowed}")
+        log_on = LOG_ON_VALUES[body["qLogOn"]]
+    if "qArchitecture" in body:
+        architecture = body["qArchitecture"]
+        if architecture not in (0, 1) or isinstance(architecture, bool):
+            raise problem(400, "qArchitecture must be 0 (64-bit) or 1 (32-bit)")
+    if "qSeparateCredentials" in body:
+        separate = body["qSeparateCredentials"]
+        if not isinstance(separate, bool):
+            raise problem(400, "qSeparateCredentials must be a boolean")
+    return log_on, int(architecture), separate
 
 
 def statement_secrets(body: dict[str, Any]) -> dict[str, SecretValue]:
@@ -599,7 +249,7 @@ async def get_connection(request: Request) -> Response:
 async def replace_connection(request: Request) -> Response:
     """``PUT /api/v1/data-connections/{qID}``: replace the statement fields.
 
-    NOTE: the published guide says PUT cannot update inline credentials.
+    NOTE: the published guide states that PUT cannot update inline credentials.
     The emulator rejects ``qPassword`` for connections created from
     properties and stores it for connections created from a statement.
     """
@@ -630,10 +280,9 @@ async def replace_connection(request: Request) -> Response:
     check_name_free(
         emulator.store, body["qName"], space_id, record.owner_id, record.connection_id
     )
-    log_on, architecture, separate = statement_fields(body)
-    _apply_replacement(
-        emulator.store, record, body, space_id, (log_on, architecture, separate)
-    )
+    current = (record.log_on, record.architecture, record.separate_credentials)
+    flags = statement_fields(body, current)
+    _apply_replacement(emulator.store, record, body, space_id, flags)
     return Response(status_code=204)
 
 
@@ -666,6 +315,11 @@ async def delete_connection(request: Request) -> Response:
     """``DELETE /api/v1/data-connections/{qID}``, by id or by name."""
     emulator = emulator_of(request)
     access = access_of(request)
+    key = request.path_params["qID"]
+    if request.query_params.get("type") is None and not is_uuid(key):
+        # The spec lists 204, 403 and 404 for DELETE and no 400, so an id
+        # that cannot exist is reported as not found.
+        raise problem(404, f"data connection {key} not found")
     record = find_connection(request, access)
     require_privilege(access, record, "delete")
     emulator.store.delete_connection(record.connection_id)

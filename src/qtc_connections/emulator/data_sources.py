@@ -96,7 +96,7 @@ async def list_data_sources(request: Request) -> Response:
     """``GET /api/v1/data-sources``: the catalog, or one entry of it.
 
     ``dataSourceId`` selects one entry (the last one wins when repeated)
-    and answers 404 when it is unknown, or disabled without
+    and gives 404 when it is unknown, or disabled without
     ``includeDisabled=true``.
     """
     store = emulator_of(request).store
@@ -105,12 +105,13 @@ async def list_data_sources(request: Request) -> Response:
     detail = query_bool(request, "detail")
     disabled = store.disabled_data_sources()
 
-    wanted = request.query_params.getlist("dataSourceId")
+    requested = request.query_params.getlist("dataSourceId")
     sources = list(CATALOG.values())
-    if wanted:
-        sources = [source for source in sources if source.data_source_id == wanted[-1]]
-        if not sources or (wanted[-1] in disabled and not include_disabled):
-            raise problem(404, f"data source {wanted[-1]!r} not found or not enabled")
+    if requested:
+        selected_id = requested[-1]
+        sources = [source for source in sources if source.data_source_id == selected_id]
+        if not sources or (selected_id in disabled and not include_disabled):
+            raise problem(404, f"data source {selected_id!r} not found or not enabled")
     if not include_disabled:
         sources = [
             source for source in sources if source.data_source_id not in disabled
@@ -136,7 +137,7 @@ async def get_api_specs(request: Request) -> Response:
 async def list_gateways(request: Request) -> Response:
     """``GET /api/v1/data-sources/{dataSourceId}/gateways``: Direct Access only.
 
-    Only ``DG_`` data sources have gateways; any other id answers 404.
+    Only ``DG_`` data sources have gateways, so any other id gives 404.
     """
     query_bool(request, "forceRefresh")
     source = _enabled_source(request)

@@ -5,14 +5,15 @@ next ``count`` matching requests (every matching request when ``count`` is
 ``None``). The first matching rule in the order of addition wins, and only
 one rule applies to a request.
 
-Dropping a connection needs the socket, which ASGI does not expose. The
-emulator's server therefore runs uvicorn with an ``H11Protocol`` subclass
-(see ``server.py``) that records each connection's transport under the
-client address in a ``TransportRegistry``. To drop, the app closes that
-transport and then waits for the ``http.disconnect`` message; uvicorn only
-answers 500 for an app that returns without a response while the
-connection is still open, so the client sees the connection close with no
-response at all (``httpx.RemoteProtocolError``).
+Dropping a connection needs the socket, which ASGI does not expose. So
+``EmulatorServer`` runs uvicorn with an ``H11Protocol`` subclass (see
+``server.py``) that records each connection's transport under the client
+address in a ``TransportRegistry``. To drop, the app reads the rest of the
+request, closes that transport and waits for the ``http.disconnect``
+message. uvicorn (checked with 0.55) sends its 500 for an app that
+returned without a response only while the connection is still open, so
+the client sees the connection close without any response, which httpx
+raises as ``RemoteProtocolError``.
 """
 
 from __future__ import annotations
@@ -232,7 +233,7 @@ async def drop_connection(
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         return
 
-    # Read the rest of the request first: closing a socket that still holds
+    # Read the rest of the request first: closing a socket that still has
     # unread bytes makes the kernel send a reset instead of a clean close.
     tracker = receive if isinstance(receive, BodyTracker) else BodyTracker(receive)
     while not tracker.complete:

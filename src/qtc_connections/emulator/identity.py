@@ -157,14 +157,16 @@ def render_user(request: Request, user: UserRecord, tenant_id: str) -> dict[str,
 def _select_fields(body: dict[str, Any], fields: str | None) -> dict[str, Any]:
     """Keep ``id`` and the comma-separated ``fields``, or all without a list.
 
-    NOTE: the spec marks subject, name and tenantId as required, but a
-    published example of ``fields=`` returns only the id and the fields
-    asked for; the emulator follows the example.
+    NOTE: the spec marks subject, name and tenantId as required. A published
+    example of ``fields=`` returns only the id and the requested fields, and
+    the emulator follows the example.
     """
     if fields is None:
         return body
-    wanted = {name.strip() for name in fields.split(",") if name.strip()}
-    return {key: value for key, value in body.items() if key == "id" or key in wanted}
+    requested = {name.strip() for name in fields.split(",") if name.strip()}
+    return {
+        key: value for key, value in body.items() if key == "id" or key in requested
+    }
 
 
 async def get_user(request: Request) -> Response:

@@ -1,7 +1,7 @@
 """ASGI middleware: request log and journal, fault injection, authentication.
 
 The app stacks them in that order, outermost first, so the journal also
-records requests that a fault or a failed authentication answered.
+records requests that a fault or a failed authentication responded to.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ CONTROL_PREFIX = "/_emulator"
 
 @dataclass
 class Outcome:
-    """What happened to a request, filled in by the inner layers."""
+    """The outcome of a request, filled in by the inner layers."""
 
     status: int | None = None
     fault: str | None = None
@@ -52,7 +52,7 @@ def _is_control(path: str) -> bool:
 class RequestLogMiddleware:
     """Log one INFO line per request and add it to the journal.
 
-    The line holds the method, path, status, duration and any injected
+    The line contains the method, path, status, duration and any injected
     fault; never headers, query strings or bodies.
     """
 
@@ -67,28 +67,39 @@ class RequestLogMiddleware:
         outcome = Outcome()
         scope[OUTCOME_KEY] = outcome
         started = time.perf_counter()
+        recorded = False
 
         async def send_and_record(message: Message) -> None:
+            nonlocal recorded
             if message["type"] == "http.response.start":
                 outcome.status = message["status"]
+            # Record before the last body chunk leaves, so that a client
+            # holding a complete response always finds it in the journal.
+            if message["type"] == "http.response.body" and not message.get(
+                "more_body", False
+            ):
+                self._record(scope, outcome, started)
+                recorded = True
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_record)
         except Exception:
-            # Starlette answers 500 after this layer; uvicorn logs the traceback.
+            # Starlette responds with 500 after this layer, and uvicorn logs
+            # the traceback.
             outcome.status = outcome.status or 500
             raise
         finally:
-            self._record(scope, outcome, started)
+            if not recorded:
+                self._record(scope, outcome, started)
 
     def _record(self, scope: Scope, outcome: Outcome, started: float) -> None:
         elapsed_ms = (time.perf_counter() - started) * 1000
         method, path = scope["method"], scope["path"]
         dropped = outcome.fault in ("drop", "drop_after_commit")
-        shown = "dropped" if dropped else outcome.status
+        status_text = "dropped" if dropped else outcome.status
         fault = f" (fault: {outcome.fault})" if outcome.fault else ""
-        logger.info("%s %s %s %.1f ms%s", method, path, shown, elapsed_ms, fault)
+        logger.info("%s %s %s %.1f ms%s", method, path, status_text, elapsed_ms, fault)
         if _is_control(path):
             return
         query = scope.get("query_string", b"").decode("latin-1")
@@ -156,8 +167,8 @@ class FaultMiddleware:
 def authenticate(store: Store, headers: Headers) -> tuple[Principal | None, str]:
     """Return the principal of a bearer API key or access token.
 
-    On failure the principal is ``None`` and the string says why, without
-    repeating the token.
+    On failure the principal is ``None`` and the string gives the reason,
+    without repeating the token.
     """
     header = headers.get("authorization")
     if not header:

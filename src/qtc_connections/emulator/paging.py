@@ -1,7 +1,7 @@
 """Opaque page cursors for list endpoints.
 
 A cursor is the offset of the page's first item, wrapped so that clients
-treat it as opaque, as Qlik's documentation asks them to.
+treat it as opaque, as Qlik's documentation requires.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ def tier_of(method: str) -> int:
 
 
 class RateLimiter:
-    """Counts requests per key and tier, and tells when a request must wait.
+    """Counts requests per key and tier, and returns how long a request must wait.
 
     Rejected requests are not counted, so a client that honours
     ``Retry-After`` gets through once the window has moved on.

@@ -23,7 +23,7 @@ DATETIME_ATTRIBUTES = frozenset({"created", "updated"})
 
 
 class FilterError(ValueError):
-    """A filter string is not valid; the message says where and why."""
+    """A filter string is invalid. The message gives the position and the reason."""
 
 
 @dataclass(frozen=True)
@@ -175,7 +175,8 @@ class Parser:
             closing = self._next("')'")
             if closing.kind != "rparen":
                 raise FilterError(
-                    f"expected ')' at position {closing.position}, found {closing.text!r}"
+                    f"expected ')' at position {closing.position}, "
+                    f"found {closing.text!r}"
                 )
             return expression
         return self._comparison(token)
@@ -183,7 +184,8 @@ class Parser:
     def _comparison(self, token: Token) -> Comparison:
         if token.kind != "word":
             raise FilterError(
-                f"expected an attribute at position {token.position}, found {token.text!r}"
+                f"expected an attribute at position {token.position}, "
+                f"found {token.text!r}"
             )
         attribute = self._attributes.get(token.text.lower())
         if attribute is None:

@@ -8,10 +8,12 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import FrameType, TracebackType
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from qtc_connections.emulator.app import create_app
@@ -61,12 +63,20 @@ class EmulatorServer:
     """
 
     def __init__(
-        self, config: EmulatorConfig, host: str = "127.0.0.1", port: int = 0
+        self,
+        config: EmulatorConfig,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        wrap_app: Callable[[ASGIApp], ASGIApp] | None = None,
     ) -> None:
         self.config = config
         self.host = host
         self.port = port
         self.app: Starlette = create_app(config)
+        # A test harness may wrap the app, for example to record exchanges;
+        # ``app`` stays the Starlette app so that ``emulator`` keeps working.
+        self._served_app: ASGIApp = wrap_app(self.app) if wrap_app else self.app
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -87,7 +97,11 @@ class EmulatorServer:
         """
         if self._bound_port is None:
             raise RuntimeError("the emulator server is not running; call start() first")
-        return f"http://{self.host}:{self._bound_port}"
+        return f"http://{self._netloc()}"
+
+    def _netloc(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self._bound_port}"
 
     def start(self) -> None:
         """Start serving and return once the port accepts connections.
@@ -100,16 +114,17 @@ class EmulatorServer:
         if self._thread is not None:
             raise RuntimeError("the emulator server is already running")
         # asyncio disables Nagle's algorithm only on sockets whose protocol is
-        # IPPROTO_TCP. Without it, each response written in two parts waits
-        # about 40 ms for the client's delayed ACK.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        # IPPROTO_TCP. Without that, each response written in two parts waits
+        # for the client's delayed ACK, 40 ms or more on Linux.
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self._socket = sock
         self._bound_port = sock.getsockname()[1]
 
         uvicorn_config = uvicorn.Config(
-            self.app,
+            self._served_app,
             http=tracking_protocol(self.emulator.transports),
             loop="asyncio",
             lifespan="off",
@@ -126,7 +141,7 @@ class EmulatorServer:
         )
         self._thread.start()
         self._wait_until_started()
-        self.emulator.set_listen_address(f"{self.host}:{self._bound_port}")
+        self.emulator.set_listen_address(self._netloc())
         logger.info("emulator listening on %s", self.url)
 
     def _wait_until_started(self) -> None:

@@ -1,7 +1,7 @@
 """The spaces API: list, get, create and the list of space types.
 
-A caller sees only the spaces it owns or holds a role in; the personal
-space is never a list item. ``GET /spaces/{id}`` answers 404 for unknown
+A caller sees only the spaces it owns or has a role in. The personal
+space is never a list item. ``GET /spaces/{id}`` gives 404 for unknown
 and invisible spaces alike.
 """
 
@@ -210,7 +210,7 @@ def _checked_new_space(body: dict[str, Any]) -> tuple[str, str, str]:
 async def create_space(request: Request) -> Response:
     """``POST /api/v1/spaces`` (tenant admins only).
 
-    The creator owns the new space and holds ``facilitator`` in it.
+    The creator owns the new space and has the ``facilitator`` role in it.
     NOTE: the scope of name uniqueness is unpublished; the emulator
     rejects a name used by any space of the tenant, ignoring case.
     """

@@ -15,6 +15,7 @@ import json
 import secrets
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -205,6 +206,9 @@ class Store:
         self._db = sqlite3.connect(
             db_path, check_same_thread=False, isolation_level=None
         )
+        # The store lives as long as its app, which tests keep after stopping
+        # the server, so the connection closes when the store is collected.
+        weakref.finalize(self, self._db.close)
         self._db.row_factory = sqlite3.Row
         self._db.executescript(_SCHEMA)
         self._next_seq = self._max_seq() + 1
@@ -608,7 +612,8 @@ def _stored_file_name(
     db: sqlite3.Connection, connection_id: str, name: str
 ) -> str | None:
     row = db.execute(
-        "SELECT file_name FROM connection_secrets WHERE connection_id = ? AND property = ?",
+        "SELECT file_name FROM connection_secrets "
+        "WHERE connection_id = ? AND property = ?",
         (connection_id, name),
     ).fetchone()
     return None if row is None or row["file_name"] is None else str(row["file_name"])

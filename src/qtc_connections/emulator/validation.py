@@ -140,7 +140,7 @@ def check_value(
 
 def _is_digit_integer(spec: PropertySpec, value: object) -> bool:
     return (
-        spec.holds_digits
+        spec.is_numeric_string
         and isinstance(value, int)
         and not isinstance(value, bool)
         and value >= 0

@@ -11,12 +11,14 @@ from qtc_connections.api.models import Connection
 from qtc_connections.cli.context import TenantContext, tenant_options
 from qtc_connections.cli.inputs import (
     FlagInputs,
+    check_create,
     connection_input_options,
     create_connection,
     patch_connection,
 )
 from qtc_connections.cli.output import emit, emit_json, output_options, render_table
 from qtc_connections.client import QlikClient
+from qtc_connections.errors import NotFoundError
 
 _UUID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -178,20 +180,19 @@ def create(
         raise click.UsageError("give exactly one of --kind or --data-source")
 
     context = TenantContext.from_options(options, space=space, gateway_id=gateway)
-    client = context.client
-    space_id = _space_id(client, context.settings.space)
-    created = create_connection(
-        client,
+    checked = check_create(
         name=name,
         kind_name=kind_name,
         data_source_id=data_source_id,
-        space_id=space_id,
         gateway_id=context.settings.gateway_id,
-        tags=tags,
         set_values=set_values,
         secret_refs=secret_refs,
         key_files=key_files,
     )
+
+    client = context.client
+    space_id = _space_id(client, context.settings.space)
+    created = create_connection(client, checked, space_id=space_id, tags=tags)
     if as_json:
         emit_json(created.raw)
     elif quiet:
@@ -269,16 +270,11 @@ def delete(
     **options: Any,
 ) -> None:
     """Delete a connection, by id or by exact name within the space."""
-    from qtc_connections.errors import NotFoundError, ResolutionError
-
     context = TenantContext.from_options(options, space=space)
-    try:
-        found = find_connection(context, connection)
-    except (NotFoundError, ResolutionError):
-        if missing_ok:
-            emit(f"{connection} does not exist; nothing to delete", err=True)
-            return
-        raise
+    found = _find_for_delete(context, connection, missing_ok=missing_ok)
+    if found is None:
+        emit(f"{connection} does not exist; nothing to delete", err=True)
+        return
     if not yes:
         click.confirm(
             f"Delete connection {found.name} ({found.id})?", abort=True, err=True
@@ -308,6 +304,30 @@ def find_connection(
     return client.connections.get_by_name(
         reference, space_id=space_id, parse_connection=parse_connection
     )
+
+
+def _find_for_delete(
+    context: TenantContext, reference: str, *, missing_ok: bool
+) -> Connection | None:
+    """Return the connection to delete, or ``None`` for a missing one with ``missing_ok``.
+
+    An unknown space, or a name that several connections share, raises even
+    with ``missing_ok``, because deleting nothing would hide a mistake in
+    the command.
+    """
+    client = context.client
+    if _UUID.match(reference):
+        try:
+            return client.connections.get(reference)
+        except NotFoundError:
+            if missing_ok:
+                return None
+            raise
+
+    space_id = _space_id(client, context.settings.space)
+    if missing_ok:
+        return client.connections.find(reference, space_id=space_id)
+    return client.connections.get_by_name(reference, space_id=space_id)
 
 
 def describe_connection(connection: Connection) -> str:

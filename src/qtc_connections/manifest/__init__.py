@@ -1,0 +1,1 @@
+"""Connections as code: manifest files and their model."""

@@ -1,0 +1,1 @@
+"""Plan, apply, export and rotate: keep a tenant equal to a manifest."""
