@@ -33,7 +33,7 @@ from qtc_connections.errors import (
     TransportError,
 )
 from qtc_connections.retry import RetryPolicy
-from qtc_connections.tenant import Tenant
+from qtc_connections.tenant import Tenant, is_loopback
 
 __all__ = ["DEFAULT_PAGE_SIZE", "DEFAULT_TIMEOUT", "QlikClient"]
 
@@ -274,7 +274,7 @@ class QlikClient:
                     f"timed out ({type(exc).__name__})", method=method, url=url
                 ) from exc
             raise TransportError(
-                f"could not reach the tenant ({type(exc).__name__}: {exc})",
+                f"could not reach the tenant ({type(exc).__name__}: {exc}){self._tls_hint(exc)}",
                 method=method,
                 url=url,
             ) from exc
@@ -338,6 +338,17 @@ class QlikClient:
         query = target.query.decode()
         base = fallback_path.split("?", 1)[0]
         return f"{base}?{query}" if query else base
+
+    def _tls_hint(self, exc: httpx.TransportError) -> str:
+        # A hostname without a scheme means https, but the local emulator
+        # serves plain http, and the TLS handshake then fails like this.
+        if (
+            self.tenant.scheme == "https"
+            and is_loopback(self.tenant.host)
+            and "WRONG_VERSION_NUMBER" in str(exc)
+        ):
+            return f"; a local emulator serves plain http: use http://{self.tenant.hostname}"
+        return ""
 
     def _url(self, path: str) -> str:
         return f"{self.tenant.base_url}{path}" if path.startswith("/") else path

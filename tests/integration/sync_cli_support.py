@@ -22,7 +22,7 @@ from qtc_connections.api.models import Connection
 from qtc_connections.cli.commands.connections import connections
 from qtc_connections.cli.commands.export import export
 from qtc_connections.cli.commands.rotate import keygen, rotate
-from qtc_connections.cli.main import CONTEXT_SETTINGS, QtcGroup
+from qtc_connections.cli.main import CONTEXT_SETTINGS, QtcGroup, configure_logging
 from qtc_connections.client import QlikClient
 
 SPACE_NAME = "Data Integration"
@@ -34,8 +34,10 @@ def sync_group(*extra: click.Command) -> click.Group:
     """Return a ``qtc`` group with export, rotate, keygen, connections and ``extra``."""
 
     @click.group(cls=QtcGroup, context_settings=CONTEXT_SETTINGS)
-    def group() -> None:
+    @click.option("--debug", is_flag=True, help="Log each HTTP request.")
+    def group(debug: bool) -> None:
         """qtc with the commands under test."""
+        configure_logging(debug=debug)
 
     for command in (export, rotate, keygen, connections, *extra):
         group.add_command(command)

@@ -100,7 +100,10 @@ def test_unmanaged_are_listed_untouched(
     assert statuses(result) == {"SRC_MySQL": "created"}
     assert names_in_space(run.client, space_id) == ["LEGACY_1", "SRC_MySQL"]
     text = render_plan(plan)
-    assert f"? unmanaged LEGACY_1 (mysql-source) in space 'Data Integration', id {legacy_id}" in text
+    assert (
+        f"? unmanaged LEGACY_1 (mysql-source) in space 'Data Integration', id {legacy_id}"
+        in text
+    )
     assert text.splitlines()[-1] == (
         "Creates=1, Updates=0, Deletes=0, Unchanged=0, Unmanaged=1"
     )

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -84,6 +85,15 @@ class RequestLogMiddleware:
 
         try:
             await self.app(scope, receive, send_and_record)
+        except ClientDisconnect:
+            # The client went away (for example it timed out during a latency
+            # fault) before its body was read; there is no one to answer.
+            logger.info(
+                "%s %s: client disconnected before the request was read",
+                scope["method"],
+                scope["path"],
+            )
+            outcome.status = outcome.status or 499
         except Exception:
             # Starlette responds with 500 after this layer, and uvicorn logs
             # the traceback.

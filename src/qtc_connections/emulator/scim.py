@@ -12,6 +12,7 @@ unpublished; this parser does.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -96,17 +97,24 @@ def tokenize(text: str) -> list[Token]:
 
 
 def _read_string(text: str, start: int) -> tuple[Token, int]:
-    chars: list[str] = []
+    # SCIM string literals are JSON strings (RFC 7644, section 3.4.2.2), so
+    # find the closing quote, skipping escaped characters, then let the
+    # JSON decoder handle escapes such as \" and \u00e9.
     index = start + 1
     while index < len(text):
         char = text[index]
-        if char == "\\" and index + 1 < len(text):
-            chars.append(text[index + 1])
+        if char == "\\":
             index += 2
         elif char == '"':
-            return Token("string", "".join(chars), start), index + 1
+            literal = text[start : index + 1]
+            try:
+                value = json.loads(literal)
+            except ValueError as exc:
+                raise FilterError(
+                    f"the string that starts at position {start} has an invalid escape"
+                ) from exc
+            return Token("string", value, start), index + 1
         else:
-            chars.append(char)
             index += 1
     raise FilterError(f"the string that starts at position {start} is not closed")
 

@@ -388,11 +388,11 @@ def _yaml_problem(error: YAMLError, text: str, path: Path) -> tuple[Location, st
         column = len(before.rsplit("\n", 1)[-1]) + 1
         character = error.character
         code = ord(character) if isinstance(character, str) else int(character)
-        return (
-            Location(path, line, column),
+        message = (
             f"invalid YAML: control character #x{code:04x} is not allowed; remove "
-            "it, or write it as an escape in a double-quoted string",
+            "it, or write it as an escape in a double-quoted string"
         )
+        return Location(path, line, column), message
 
     location = Location(path, 1, 1)
     problem = "the file cannot be parsed"
@@ -401,11 +401,20 @@ def _yaml_problem(error: YAMLError, text: str, path: Path) -> tuple[Location, st
         if mark is not None:
             location = Location(path, mark.line + 1, mark.column + 1)
         problem = error.problem or error.context or problem
+        context = error.context_mark
+        if error.problem and error.context and context is not None:
+            problem += (
+                f" ({error.context} at line {context.line + 1}, column "
+                f"{context.column + 1})"
+            )
     if isinstance(error, DuplicateKeyError):
         # The error's own text shows both values of the key.
         found = re.match(r'found duplicate key "(.*?)" with value', problem)
         key = f" {found.group(1)!r}" if found else ""
         return location, f"duplicate key{key}; a key may appear once in a mapping"
+    if "'{'" in problem:
+        # ${name} inside [ ] or { } is read as the start of a flow mapping.
+        problem += "; quote a value that contains ${...} inside [ ] or { }"
     return location, f"invalid YAML: {problem}"
 
 
@@ -957,7 +966,8 @@ class _ConnectionBuilder:
             if close:
                 message += f" (did you mean {close[0]!r}?)"
             self._problems.add(
-                overlay.layer.location, f"{message}; correct the name or remove it"
+                overlay.layer.location,
+                f"{message}; correct the name or remove the overlay",
             )
 
     # The steps of build, in order.
@@ -1233,10 +1243,12 @@ class _ConnectionBuilder:
                 if problem is not None:
                     self._problems.add(value.key, problem)
 
-        given = set(properties) | set(groups["secrets"]) | set(groups["key_files"])
+        # A property whose value failed substitution was reported already,
+        # so it counts as given here.
+        given = {name for entries in groups.values() for name in entries}
         for name in kind.required:
-            value = properties.get(name)
-            if isinstance(value, str) and not value.strip():
+            given_value = properties.get(name)
+            if isinstance(given_value, str) and not given_value.strip():
                 self._problems.add(
                     groups["properties"][name].key,
                     f"properties.{name} is empty; give a value",
@@ -1304,9 +1316,7 @@ def _placement_problem(
     """Return why property ``name`` does not belong in ``group``, or ``None``."""
     label = f"{group}.{name}"
     if name == GATEWAY_PROPERTY:
-        return (
-            f"{label}: {name} is set from the gateway field; write gateway: ID instead"
-        )
+        return f"{label} is set from the gateway field; write gateway: ID instead"
 
     is_file = name in kind.files
     to_key_files = "move it to key_files with the file's path"

@@ -156,10 +156,10 @@ def _unknown_keys(
         if key in allowed:
             continue
         message = f"unknown {noun} {key!r}"
-        close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+        close = difflib.get_close_matches(str(key), allowed, n=1)
         if close:
-            message += f"; did you mean {close[0]!r}?"
-        message += f" Allowed: {', '.join(allowed)}"
+            message += f" (did you mean {close[0]!r}?)"
+        message += f"; allowed: {', '.join(allowed)}"
         yield SchemaProblem((*path, key), message, at_key=True)
 
 

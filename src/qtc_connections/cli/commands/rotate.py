@@ -177,8 +177,9 @@ def rotate(
     connections = _select(context, selector, scim_filter, kind_name)
     key_plan = None
     if generate_key is not None and passphrase is not None:
-        key_plan = _generate(client, connections, generate_key, passphrase, force)
-        _check_generated_not_given(key_plan, secrets, paths)
+        key_plan = _generate(
+            client, connections, generate_key, passphrase, force, (secrets, paths)
+        )
         secrets[key_plan.passphrase_property] = passphrase
         paths[key_plan.file_property] = key_plan.key.path
         _show_generated(key_plan, as_json=as_json, confirmed=yes)
@@ -308,13 +309,18 @@ def _generate(
     path: Path,
     passphrase: Secret,
     force: bool,
+    given: tuple[dict[str, Secret], dict[str, Path]],
 ) -> KeyPlan:
     """Make the key pair for the one selected connection, which must use one.
+
+    ``given`` holds the --secret and --key-file values, which must not set
+    the two properties that the generated key fills.
 
     Raises:
         InputError: The selection is not one connection, its kind has no
             encrypted key property, it has no username for the SQL, or the
             key file cannot be written.
+        click.UsageError: --secret or --key-file sets one of those properties.
     """
     if len(connections) != 1:
         raise InputError(
@@ -324,6 +330,12 @@ def _generate(
     connection = client.connections.get(connections[0].id, parse_connection=True)
     kind = _catalog_kind(connection)
     file_property, passphrase_property = key_pair_properties(kind)
+    secrets, paths = given
+    if passphrase_property in secrets or file_property in paths:
+        raise click.UsageError(
+            f"--generate-key sets {file_property} and {passphrase_property}; "
+            "leave them out of --key-file and --secret"
+        )
 
     user = (connection.connection_properties or {}).get(SNOWFLAKE_USER_PROPERTY)
     if not isinstance(user, str) or not user.strip():
@@ -351,16 +363,6 @@ def _catalog_kind(connection: Connection) -> Kind:
     return kind
 
 
-def _check_generated_not_given(
-    plan: KeyPlan, secrets: dict[str, Secret], paths: dict[str, Path]
-) -> None:
-    if plan.passphrase_property in secrets or plan.file_property in paths:
-        raise click.UsageError(
-            f"--generate-key sets {plan.file_property} and "
-            f"{plan.passphrase_property}; leave them out of --key-file and --secret"
-        )
-
-
 def _show_generated(plan: KeyPlan, *, as_json: bool, confirmed: bool) -> None:
     """Print the new key's facts and the SQL to run before the rotation."""
     lines = [
@@ -382,7 +384,8 @@ def _confirm_several(connections: list[Connection], change: SecretChange) -> Non
     listed = "\n".join(f"  {c.name} ({c.id})" for c in connections)
     properties = ", ".join(change.property_names)
     click.confirm(
-        f"Rotate {properties} on these {len(connections)} connections?\n{listed}\n",
+        f"About to rotate {properties} on {len(connections)} connections:\n"
+        f"{listed}\nRotate them?",
         abort=True,
         err=True,
     )
