@@ -355,3 +355,9 @@ def test_spec_reads_json_string_schema():
 def test_spec_rejects_non_object_schema(schema):
     with pytest.raises(InputError, match="no connectionProperties object"):
         DataSourceSpec.from_api_spec({"connectionProperties": schema})
+
+
+def test_platform_name_suggests_its_kinds():
+    with pytest.raises(InputError) as caught:
+        get_kind("mysql")
+    assert "did you mean mysql-source or mysql-target?" in str(caught.value)

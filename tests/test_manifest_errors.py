@@ -20,25 +20,31 @@ CASES = [
         None,
         2,
         1,
-        "unknown top-level key 'connection' (did you mean 'connections'?); "
-        "allowed: version, variables, environments, defaults, connections",
+        (
+            "unknown top-level key 'connection' (did you mean 'connections'?); "
+            "allowed: version, variables, environments, defaults, connections"
+        ),
     ),
     (
         "unknown-connection-field.yaml",
         None,
         7,
         5,
-        "unknown connection field 'propertes' (did you mean 'properties'?); "
-        "allowed: name, kind, data_source, space, gateway, tags, properties, "
-        "secrets, key_files",
+        (
+            "unknown connection field 'propertes' (did you mean 'properties'?); "
+            "allowed: name, kind, data_source, space, gateway, tags, properties, "
+            "secrets, key_files"
+        ),
     ),
     (
         "overlay-with-kind.yaml",
         None,
         6,
         9,
-        "unknown connection overlay field 'kind'; allowed: space, gateway, tags, "
-        "properties, secrets, key_files",
+        (
+            "unknown connection overlay field 'kind'; allowed: space, gateway, tags, "
+            "properties, secrets, key_files"
+        ),
     ),
     (
         "kind-and-data-source.yaml",
@@ -67,8 +73,10 @@ CASES = [
         None,
         7,
         1,
-        "invalid YAML: found unexpected end of stream (while scanning a quoted "
-        "scalar at line 6, column 15)",
+        (
+            "invalid YAML: found unexpected end of stream (while scanning a quoted "
+            "scalar at line 6, column 15)"
+        ),
     ),
     (
         "duplicate-key.yaml",
@@ -89,8 +97,10 @@ CASES = [
         None,
         1,
         1,
-        "the file must be a mapping with version, variables, environments, "
-        "defaults and connections",
+        (
+            "the file must be a mapping with version, variables, environments, "
+            "defaults and connections"
+        ),
     ),
     (
         "properties-not-mapping.yaml",
@@ -104,16 +114,20 @@ CASES = [
         None,
         6,
         7,
-        "connections[0].properties.server has no value; give a string, a number, "
-        "true or false, a list or a mapping",
+        (
+            "connections[0].properties.server has no value; give a string, a number, "
+            "true or false, a list or a mapping"
+        ),
     ),
     (
         "invalid-variable-name.yaml",
         None,
         3,
         3,
-        "variable name 'db-host' is invalid; use letters, digits and underscores, "
-        "not starting with a digit",
+        (
+            "variable name 'db-host' is invalid; use letters, digits and underscores, "
+            "not starting with a digit"
+        ),
     ),
     (
         "date-value.yaml",
@@ -134,17 +148,21 @@ CASES = [
         None,
         12,
         17,
-        "connections[0].secrets.password is not a secret reference; give "
-        "env:NAME, file:PATH, - (standard input) or prompt, never the value itself",
+        (
+            "connections[0].secrets.password is not a secret reference; give "
+            "env:NAME, file:PATH, - (standard input) or prompt, never the value itself"
+        ),
     ),
     (
         "undefined-variable.yaml",
         None,
         10,
         15,
-        "properties.server: undefined variable db_hots (did you mean db_host?); "
-        "define it under variables, in the environment, or with --var "
-        "db_hots=VALUE",
+        (
+            "properties.server: undefined variable db_hots (did you mean db_host?); "
+            "define it under variables, in the environment, or with --var "
+            "db_hots=VALUE"
+        ),
     ),
     (
         "unterminated-variable.yaml",
@@ -158,8 +176,10 @@ CASES = [
         None,
         3,
         11,
-        "name: invalid variable name 'db host' in ${...}; use letters, digits and "
-        "underscores, or write $${ for a literal ${",
+        (
+            "name: invalid variable name 'db host' in ${...}; use letters, digits and "
+            "underscores, or write $${ for a literal ${"
+        ),
     ),
     (
         "variable-cycle.yaml",
@@ -173,57 +193,65 @@ CASES = [
         None,
         3,
         3,
-        "variable name env is reserved for the environment name; rename the "
-        "variable",
+        "variable name env is reserved for the environment name; rename the variable",
     ),
     (
         "unknown-kind.yaml",
         None,
         6,
         11,
-        "unknown connection kind 'mysql-sorce'; did you mean mysql-source or "
-        "mysql-target or sqlserver-source? Run 'qtc kinds list' to see every kind.",
+        (
+            "unknown connection kind 'mysql-sorce'; did you mean mysql-source or "
+            "mysql-target or sqlserver-source? Run 'qtc kinds list' to see every kind."
+        ),
     ),
     (
         "missing-space.yaml",
         None,
         3,
         5,
-        "connection 'TGT_S3' has no space; set space on the connection or under "
-        "defaults",
+        (
+            "connection 'TGT_S3' has no space; set space on the connection or under "
+            "defaults"
+        ),
     ),
     (
         "missing-gateway.yaml",
         None,
         5,
         5,
-        "connection 'SRC_MySQL' of kind mysql-source needs a Data Movement "
-        "gateway id; set gateway on the connection or under defaults",
+        (
+            "connection 'SRC_MySQL' of kind mysql-source needs a Data Movement "
+            "gateway id; set gateway on the connection or under defaults"
+        ),
     ),
     (
         "gateway-not-used.yaml",
         None,
         7,
         5,
-        "gateway does not apply: kind s3-target uses the Qlik-managed gateway; "
-        "remove it",
+        (
+            "gateway does not apply: kind s3-target uses the Qlik-managed gateway; "
+            "remove it"
+        ),
     ),
     (
         "agent-id-property.yaml",
         None,
         11,
         7,
-        "properties.agentId is set from the gateway field; write gateway: ID "
-        "instead",
+        "properties.agentId is set from the gateway field; write gateway: ID instead",
     ),
     (
         "missing-required.yaml",
         None,
         5,
         5,
-        "connection 'TGT_Snowflake' is missing required property "
-        "databaseQcsString of kind snowflake-target; add it under properties, "
-        "such as databaseQcsString: <DB>",
+        (
+            "connection 'TGT_Snowflake' is missing required property "
+            "databaseQcsString of kind snowflake-target; add it under properties, "
+            "such as databaseQcsString: <DB>"
+        ),
     ),
     (
         "empty-required.yaml",
@@ -237,64 +265,80 @@ CASES = [
         None,
         9,
         7,
-        "properties.s3SecretKey is a secret of kind s3-target; move it to "
-        "secrets as a reference (env:NAME or file:PATH), never the value itself",
+        (
+            "properties.s3SecretKey is a secret of kind s3-target; move it to "
+            "secrets as a reference (env:NAME or file:PATH), never the value itself"
+        ),
     ),
     (
         "secret-looking-property.yaml",
         None,
         9,
         7,
-        "properties.dbPassword looks like a secret; move it to secrets as a "
-        "reference (env:NAME or file:PATH), never the value itself",
+        (
+            "properties.dbPassword looks like a secret; move it to secrets as a "
+            "reference (env:NAME or file:PATH), never the value itself"
+        ),
     ),
     (
         "file-in-properties.yaml",
         None,
         9,
         7,
-        "properties.jsonCredentials is a file property of kind bigquery-target; "
-        "move it to key_files with the file's path",
+        (
+            "properties.jsonCredentials is a file property of kind bigquery-target; "
+            "move it to key_files with the file's path"
+        ),
     ),
     (
         "file-in-secrets.yaml",
         None,
         10,
         7,
-        "secrets.jsonCredentials is a file property of kind bigquery-target; "
-        "move it to key_files with the file's path",
+        (
+            "secrets.jsonCredentials is a file property of kind bigquery-target; "
+            "move it to key_files with the file's path"
+        ),
     ),
     (
         "not-a-file-property.yaml",
         None,
         10,
         7,
-        "key_files.s3SecretKey is not a file property of kind s3-target (it has "
-        "no file properties)",
+        (
+            "key_files.s3SecretKey is not a file property of kind s3-target (it has "
+            "no file properties)"
+        ),
     ),
     (
         "keyring-secret.yaml",
         None,
         12,
         17,
-        "secrets.password: keyring: references are not supported yet; use "
-        "env:NAME or file:PATH",
+        (
+            "secrets.password: keyring: references are not supported yet; use "
+            "env:NAME or file:PATH"
+        ),
     ),
     (
         "invalid-env-reference.yaml",
         None,
         12,
         17,
-        "secret for password: env: needs an environment variable name made of "
-        "letters, digits and underscores, such as env:DB_PASSWORD",
+        (
+            "secret for password: env: needs an environment variable name made of "
+            "letters, digits and underscores, such as env:DB_PASSWORD"
+        ),
     ),
     (
         "key-file-env-unset.yaml",
         None,
         10,
         24,
-        "key_files.jsonCredentials: environment variable QTC_TEST_UNSET_KEY_PATH "
-        "is not set; set it to the key file's path, or write the path here",
+        (
+            "key_files.jsonCredentials: environment variable QTC_TEST_UNSET_KEY_PATH "
+            "is not set; set it to the key file's path, or write the path here"
+        ),
     ),
     ("duplicate-tag.yaml", None, 9, 24, "tag 'team-sales' is listed twice"),
     (
@@ -302,9 +346,11 @@ CASES = [
         "prod",
         5,
         7,
-        "environments.prod.connections.TGT_Snowflak: no connection is named "
-        "'TGT_Snowflak' (did you mean 'TGT_Snowflake'?); correct the name or "
-        "remove the overlay",
+        (
+            "environments.prod.connections.TGT_Snowflak: no connection is named "
+            "'TGT_Snowflak' (did you mean 'TGT_Snowflake'?); correct the name or "
+            "remove the overlay"
+        ),
     ),
 ]
 
@@ -337,9 +383,11 @@ def test_duplicate_connection_names_both_files():
     problems = _problems(folder)
 
     assert problems == [
-        f"{folder / 'b.yaml'}, line 3, column 5: connection 'TGT_S3' in space "
-        f"'Data Integration' is also declared at {folder / 'a.yaml'}, line 5, "
-        "column 5; a name must be unique within its space"
+        (
+            f"{folder / 'b.yaml'}, line 3, column 5: connection 'TGT_S3' in space "
+            f"'Data Integration' is also declared at {folder / 'a.yaml'}, line 5, "
+            "column 5; a name must be unique within its space"
+        )
     ]
 
 
@@ -349,9 +397,11 @@ def test_conflicting_variable_names_both_files():
     problems = _problems(folder)
 
     assert problems == [
-        f"{folder / 'b.yaml'}, line 3, column 3: variables.space is also set at "
-        f"{folder / 'a.yaml'}, line 3, column 3 to a different value; set it in "
-        "one file only"
+        (
+            f"{folder / 'b.yaml'}, line 3, column 3: variables.space is also set at "
+            f"{folder / 'a.yaml'}, line 3, column 3 to a different value; set it in "
+            "one file only"
+        )
     ]
 
 
@@ -375,10 +425,12 @@ def test_overlay_conflict_across_files(tmp_path):
     problems = _problems(tmp_path)
 
     assert problems == [
-        f"{tmp_path / 'b.yaml'}, line 7, column 11: "
-        "environments.prod.connections.TGT_S3.properties.bucketName is also set "
-        f"at {tmp_path / 'a.yaml'}, line 7, column 11 to a different value; set "
-        "it in one file only"
+        (
+            f"{tmp_path / 'b.yaml'}, line 7, column 11: "
+            "environments.prod.connections.TGT_S3.properties.bucketName is also set "
+            f"at {tmp_path / 'a.yaml'}, line 7, column 11 to a different value; set "
+            "it in one file only"
+        )
     ]
 
 
@@ -414,8 +466,10 @@ def test_reserved_variable_on_command_line():
     problems = _problems(GOOD / "overlays.yaml", variables={"env": "dev"})
 
     assert problems == [
-        "--var env: the name env is reserved for the environment name; choose "
-        "the environment with --env"
+        (
+            "--var env: the name env is reserved for the environment name; choose "
+            "the environment with --env"
+        )
     ]
 
 
@@ -423,8 +477,10 @@ def test_invalid_variable_name_on_command_line():
     problems = _problems(GOOD / "overlays.yaml", variables={"db-host": "x"})
 
     assert problems == [
-        "--var db-host: invalid variable name; use letters, digits and "
-        "underscores, not starting with a digit"
+        (
+            "--var db-host: invalid variable name; use letters, digits and "
+            "underscores, not starting with a digit"
+        )
     ]
 
 
@@ -437,8 +493,10 @@ def test_broken_command_line_variable(tmp_path):
     problems = _problems(path, variables={"prefix": "${missing}"})
 
     assert problems == [
-        "--var prefix: undefined variable missing; define it under variables, in "
-        "the environment, or with --var missing=VALUE"
+        (
+            "--var prefix: undefined variable missing; define it under variables, in "
+            "the environment, or with --var missing=VALUE"
+        )
     ]
 
 
@@ -449,8 +507,10 @@ def test_file_not_utf8(tmp_path):
     problems = _problems(path)
 
     assert problems == [
-        f"{path}, line 3, column 10: file is not valid UTF-8 (byte 0xfc); save it "
-        "as UTF-8"
+        (
+            f"{path}, line 3, column 10: file is not valid UTF-8 (byte 0xfc); save it "
+            "as UTF-8"
+        )
     ]
 
 
@@ -461,9 +521,11 @@ def test_control_character_rejected(tmp_path):
     problems = _problems(path)
 
     assert problems == [
-        f"{path}, line 3, column 10: invalid YAML: control character #x0007 is "
-        "not allowed; remove it, or write it as an escape in a double-quoted "
-        "string"
+        (
+            f"{path}, line 3, column 10: invalid YAML: control character #x0007 is "
+            "not allowed; remove it, or write it as an escape in a double-quoted "
+            "string"
+        )
     ]
 
 
@@ -474,9 +536,11 @@ def test_variable_in_flow_list_hint(tmp_path):
     problems = _problems(path)
 
     assert problems == [
-        f"{path}, line 3, column 16: invalid YAML: expected ',' or ']', but got "
-        "'{' (while parsing a flow sequence at line 3, column 9); quote a value "
-        "that contains ${...} inside [ ] or { }"
+        (
+            f"{path}, line 3, column 16: invalid YAML: expected ',' or ']', but got "
+            "'{' (while parsing a flow sequence at line 3, column 9); quote a value "
+            "that contains ${...} inside [ ] or { }"
+        )
     ]
 
 
@@ -486,7 +550,9 @@ def test_key_that_is_not_text(tmp_path):
 
     problems = _problems(path)
 
-    assert problems == [f"{path}, line 3, column 3: variables has a key that is not text; quote it"]
+    assert problems == [
+        f"{path}, line 3, column 3: variables has a key that is not text; quote it"
+    ]
 
 
 def test_infinite_number_rejected(tmp_path):
@@ -495,7 +561,9 @@ def test_infinite_number_rejected(tmp_path):
 
     problems = _problems(path)
 
-    assert problems == [f"{path}, line 3, column 10: variables.limit is not a finite number"]
+    assert problems == [
+        f"{path}, line 3, column 10: variables.limit is not a finite number"
+    ]
 
 
 def test_custom_tag_rejected(tmp_path):
@@ -505,9 +573,11 @@ def test_custom_tag_rejected(tmp_path):
     problems = _problems(path)
 
     assert problems == [
-        f"{path}, line 3, column 9: variables.host has a YAML type that a "
-        "manifest cannot hold; write a string, number, true or false, list or "
-        "mapping"
+        (
+            f"{path}, line 3, column 9: variables.host has a YAML type that a "
+            "manifest cannot hold; write a string, number, true or false, list or "
+            "mapping"
+        )
     ]
 
 
@@ -540,9 +610,11 @@ def test_problems_collected_across_files(tmp_path):
     problems = _problems(tmp_path)
 
     assert problems == [
-        f"{tmp_path / 'a.yaml'}, line 2, column 1: unknown top-level key "
-        "'conection' (did you mean 'connections'?); allowed: version, variables, "
-        "environments, defaults, connections",
+        (
+            f"{tmp_path / 'a.yaml'}, line 2, column 1: unknown top-level key "
+            "'conection' (did you mean 'connections'?); allowed: version, variables, "
+            "environments, defaults, connections"
+        ),
         f"{tmp_path / 'b.yaml'}, line 1, column 10: version must be 1",
     ]
 
@@ -560,12 +632,18 @@ def test_problems_collected_across_connections(tmp_path):
     problems = _problems(path)
 
     assert problems == [
-        f"{path}, line 5, column 5: connection 'TGT_S3' is missing required "
-        "property bucketName of kind s3-target; add it under properties",
-        f"{path}, line 7, column 5: connection 'TGT_GCS' is missing required "
-        "property bucketName of kind gcs-target; add it under properties",
-        f"{path}, line 9, column 5: gateway does not apply: kind gcs-target uses "
-        "the Qlik-managed gateway; remove it",
+        (
+            f"{path}, line 5, column 5: connection 'TGT_S3' is missing required "
+            "property bucketName of kind s3-target; add it under properties"
+        ),
+        (
+            f"{path}, line 7, column 5: connection 'TGT_GCS' is missing required "
+            "property bucketName of kind gcs-target; add it under properties"
+        ),
+        (
+            f"{path}, line 9, column 5: gateway does not apply: kind gcs-target uses "
+            "the Qlik-managed gateway; remove it"
+        ),
     ]
 
 

@@ -25,7 +25,7 @@ from typing import Literal
 
 from qtc_connections.errors import PatchRuleError
 from qtc_connections.keyfiles import KeyFile
-from qtc_connections.redact import SENSITIVE
+from qtc_connections.properties import redact_value, reveal_value
 from qtc_connections.secrets import Secret
 
 __all__ = [
@@ -107,31 +107,15 @@ class PatchOperation:
         """
         body: dict[str, object] = {"op": self.op, "path": self.path}
         if self.op != "remove":
-            body["value"] = _reveal(self.value)
+            body["value"] = reveal_value(self.value)
         return body
 
     def to_redacted_json(self) -> dict[str, object]:
         """Return the operation for display, with secret values hidden."""
         body: dict[str, object] = {"op": self.op, "path": self.path}
         if self.op != "remove":
-            body["value"] = _redact(self.value)
+            body["value"] = redact_value(self.value)
         return body
-
-
-def _reveal(value: object) -> object:
-    if isinstance(value, Secret):
-        return value.reveal()
-    if isinstance(value, KeyFile):
-        return value.to_property_value()
-    return value
-
-
-def _redact(value: object) -> object:
-    if isinstance(value, Secret):
-        return SENSITIVE
-    if isinstance(value, KeyFile):
-        return [{"name": value.file_name, "value": SENSITIVE}]
-    return value
 
 
 def patch_body(operations: Iterable[PatchOperation]) -> list[dict[str, object]]:

@@ -163,12 +163,13 @@ def build_connection_properties(connection: ConnectionInput) -> BuiltProperties:
             f"pass --gateway or set {GATEWAY_ENV_VAR}"
         )
 
-    payload = {name: _reveal(value) for name, value in merged.items()}
-    redacted = {name: _redact(value) for name, value in merged.items()}
+    payload = {name: reveal_value(value) for name, value in merged.items()}
+    redacted = {name: redact_value(value) for name, value in merged.items()}
     return BuiltProperties(payload=payload, redacted=redacted)
 
 
-def _reveal(value: object) -> object:
+def reveal_value(value: object) -> object:
+    """Return a property value as sent: secrets revealed, key files encoded."""
     if isinstance(value, Secret):
         return value.reveal()
     if isinstance(value, KeyFile):
@@ -176,7 +177,8 @@ def _reveal(value: object) -> object:
     return value
 
 
-def _redact(value: object) -> object:
+def redact_value(value: object) -> object:
+    """Return a property value for display: secrets and file contents hidden."""
     if isinstance(value, Secret):
         return SENSITIVE
     if isinstance(value, KeyFile):

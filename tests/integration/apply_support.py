@@ -7,6 +7,8 @@ read from an environment variable, set with ``monkeypatch``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,17 +18,46 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from qtc_connections.catalog import get_kind
+from qtc_connections.cli.commands.apply import apply
+from qtc_connections.cli.commands.plan import plan
+from qtc_connections.cli.main import cli
 from qtc_connections.client import QlikClient
 from qtc_connections.manifest.model import DesiredConnection, KeyFileSpec, Manifest
 from qtc_connections.secrets import SecretReference
-from qtc_connections.sync.apply import ApplyResult, OutcomeStatus, apply_plan
+from qtc_connections.sync.apply import ApplyResult, apply_plan
 from qtc_connections.sync.budget import WriteBudget
 from qtc_connections.sync.fingerprint import Fingerprinter
-from qtc_connections.sync.plan import Action, Change, Plan, build_plan
+from qtc_connections.sync.plan import Change, Plan, build_plan
 from qtc_connections.sync.state import StateFile
 
 SPACE = "Data Integration"
 OTHER_SPACE = "Finance Data"
+
+# Runs the CLI with plan and apply registered, whether or not the installed
+# entry point registers them yet.
+RUNNER = """\
+from qtc_connections.cli.commands.apply import apply
+from qtc_connections.cli.commands.plan import plan
+from qtc_connections.cli.main import cli, main
+for command in (plan, apply):
+    if command.name not in cli.commands:
+        cli.add_command(command)
+main()
+"""
+
+
+@contextmanager
+def sync_commands_registered() -> Iterator[None]:
+    """Register plan and apply on the ``qtc`` group unless main already does."""
+    added = []
+    for command in (plan, apply):
+        if command.name not in cli.commands:
+            cli.add_command(command)
+            added.append(command.name)
+    yield
+    for name in added:
+        cli.commands.pop(name)
+
 
 # Fast enough that the budget never slows a functional test.
 UNLIMITED_WRITES_PER_MINUTE = 600_000
@@ -221,23 +252,3 @@ def writes_since(tenant: TenantFixture, start: int) -> list[str]:
     """Return ``METHOD path`` of each write after the first ``start`` requests."""
     entries = tenant.requests()[start:]
     return [f"{e.method} {e.path}" for e in entries if e.method != "GET"]
-
-
-__all__ = [
-    "OTHER_SPACE",
-    "SPACE",
-    "Action",
-    "OutcomeStatus",
-    "Secrets",
-    "SyncRun",
-    "actions",
-    "change_named",
-    "manifest_of",
-    "mysql_source",
-    "names_in_space",
-    "s3_target",
-    "snowflake_target",
-    "statuses",
-    "write_encrypted_key",
-    "writes_since",
-]

@@ -1,8 +1,8 @@
-"""Helpers for the export and rotate tests: a local ``qtc`` group and seeded connections.
+"""Helpers for the export and rotate tests: a local ``qtc`` group, seeded connections.
 
 ``qtc export``, ``qtc rotate`` and ``qtc keygen`` are not registered in the
 main group by these modules, so the tests run them in a group of their
-own, which behaves like the real one: the same error handling and the same
+own. That group handles errors as the real one does, and runs with the same
 environment as the ``qtc`` fixture of ``conftest.py``.
 """
 

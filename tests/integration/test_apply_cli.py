@@ -7,12 +7,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from apply_support import sync_commands_registered
 from cli_support import TenantFixture, canary, error_lines, settled_writes
 from click.testing import Result
 
-from qtc_connections.cli.commands.apply import apply
-from qtc_connections.cli.commands.plan import plan
-from qtc_connections.cli.main import cli
 from qtc_connections.client import QlikClient
 from qtc_connections.emulator import FaultRule
 
@@ -39,15 +37,8 @@ ENTRY = """\
 
 @pytest.fixture(autouse=True)
 def sync_commands() -> Iterator[None]:
-    """Register plan and apply on the ``qtc`` group unless main already does."""
-    added = []
-    for command in (plan, apply):
-        if command.name not in cli.commands:
-            cli.add_command(command)
-            added.append(command.name)
-    yield
-    for name in added:
-        cli.commands.pop(name)
+    with sync_commands_registered():
+        yield
 
 
 @pytest.fixture
@@ -357,3 +348,18 @@ def test_plan_reports_invalid_manifest_values(
     assert result.exit_code == 1
     assert "sslMode is 'prefer', which is not an allowed value" in result.stderr
     assert settled_writes(tenant) == []
+
+
+def test_apply_json_lists_outcomes(
+    sync: Callable[..., Result], manifest: Path, tenant: TenantFixture
+) -> None:
+    result = sync("apply", str(manifest), "--yes", "--json")
+
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    [outcome] = document["outcomes"]
+    assert outcome["name"] == "SRC_MySQL"
+    assert outcome["status"] == "created"
+    assert document["counts"]["created"] == 1
+    assert document["plan"]["summary"]["create"] == 1
+    assert "+ create SRC_MySQL" in result.stderr

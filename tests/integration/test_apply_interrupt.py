@@ -16,23 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
-from apply_support import names_in_space
+from apply_support import RUNNER, names_in_space
 from cli_support import GATEWAY_ID, TenantFixture, admin_key, canary
 
 from qtc_connections.client import QlikClient
 from qtc_connections.sync.state import StateFile
-
-# Runs the CLI with plan and apply registered, whether or not the installed
-# entry point registers them yet.
-RUNNER = """\
-from qtc_connections.cli.commands.apply import apply
-from qtc_connections.cli.commands.plan import plan
-from qtc_connections.cli.main import cli, main
-for command in (plan, apply):
-    if command.name not in cli.commands:
-        cli.add_command(command)
-main()
-"""
 
 CONNECTION_COUNT = 30
 KILL_AFTER = 5

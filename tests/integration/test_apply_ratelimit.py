@@ -85,7 +85,7 @@ def test_unbudgeted_apply_hits_limit(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    # The control case: without a budget the same emulator does answer 429,
+    # The control case: without a budget the same emulator does respond with 429,
     # so the test above can fail.
     Secrets(monkeypatch).set_defaults()
     no_retry = RetryPolicy(max_attempts=1)

@@ -23,14 +23,12 @@ from apply_support import (
     mysql_source,
     s3_target,
     snowflake_target,
+    sync_commands_registered,
     write_encrypted_key,
 )
 from cli_support import TenantFixture, canary, leaked_fragments, secret_fragments
 from click.testing import Result
 
-from qtc_connections.cli.commands.apply import apply
-from qtc_connections.cli.commands.plan import plan
-from qtc_connections.cli.main import cli
 from qtc_connections.client import QlikClient
 from qtc_connections.emulator import FaultRule
 from qtc_connections.errors import ValidationError
@@ -40,14 +38,8 @@ from qtc_connections.sync.plan import render_plan
 
 @pytest.fixture(autouse=True)
 def sync_commands() -> Iterator[None]:
-    added = []
-    for command in (plan, apply):
-        if command.name not in cli.commands:
-            cli.add_command(command)
-            added.append(command.name)
-    yield
-    for name in added:
-        cli.commands.pop(name)
+    with sync_commands_registered():
+        yield
 
 
 @pytest.fixture
@@ -85,15 +77,18 @@ def test_plan_output_has_no_secrets(
     client: QlikClient,
     tmp_path: Path,
     key_path: Path,
-    canaries: list[str],
+    secrets: Secrets,
 ) -> None:
     run = SyncRun(client, tmp_path)
     manifest = full_manifest(key_path)
     run.apply(manifest)
-    secrets_changed = full_manifest(key_path)
+    secrets.set("QTC_TEST_MYSQL_PASSWORD", "rotated")
+    run.state_path.unlink()
+    canaries = secret_fragments([*secrets.values.values(), key_path.read_text()])
 
-    built = run.plan(secrets_changed, resend_secrets=True)
+    built = run.plan(manifest, resend_secrets=True)
 
+    assert built.has_changes
     assert found_in(json.dumps(built.to_json()), canaries) == []
     assert found_in(render_plan(built, verbose=True), canaries) == []
     assert found_in(repr(built), canaries) == []

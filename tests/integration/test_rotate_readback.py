@@ -45,7 +45,7 @@ class ReadBackTransport(httpx.BaseTransport):
 
     ``rewrite`` gets the decoded body of each GET of one connection that
     follows a successful PATCH, and returns the body to deliver, or
-    ``None`` to answer 404 instead.
+    ``None`` to make the read fail with 404 instead.
     """
 
     def __init__(self, rewrite: Rewrite, *, always: bool = False) -> None:
@@ -239,17 +239,17 @@ def test_judge_names_property_not_value() -> None:
     assert leaked not in reason
 
 
-def test_prepare_reports_each_failure(
+def test_prepare_rejects_wrong_property(
     client: QlikClient, tenant: TenantFixture, tmp_path: Path
 ) -> None:
     space_id = tenant.space_id()
-    good = mysql_source(client, "SRC_Good", canary("pw"), space_id=space_id)
+    connection = mysql_source(client, "SRC_Good", canary("pw"), space_id=space_id)
     change = SecretChange(
         secrets={"password": Secret(canary("new"))},
         key_files={"privateKeyFile": tmp_path / "missing.p8"},
     )
 
-    prepared, failed = prepare_rotations(client, [good], change)
+    prepared, failed = prepare_rotations(client, [connection], change)
 
     assert prepared == []
     assert len(failed) == 1
@@ -260,7 +260,7 @@ def test_selection_by_kind_and_filter(
     client: QlikClient, tenant: TenantFixture
 ) -> None:
     space_id = tenant.space_id()
-    wanted = mysql_source(client, "SRC_Pick_1", canary("pw"), space_id=space_id)
+    selected = mysql_source(client, "SRC_Pick_1", canary("pw"), space_id=space_id)
     mysql_source(client, "SRC_Other_1", canary("pw"), space_id=space_id)
 
     found = select_connections(
@@ -270,7 +270,7 @@ def test_selection_by_kind_and_filter(
         kind=get_kind("mysql-source"),
     )
 
-    assert [connection.id for connection in found] == [wanted.id]
+    assert [connection.id for connection in found] == [selected.id]
 
 
 def test_empty_change_is_rejected() -> None:

@@ -14,10 +14,14 @@ import click
 
 from qtc_connections import __version__
 from qtc_connections.cli.commands import (
+    apply,
     connections,
     doctor,
     emulator,
+    export,
     kinds,
+    plan,
+    rotate,
     sources,
     spaces,
 )
@@ -59,6 +63,11 @@ cli.add_command(sources.sources)
 cli.add_command(kinds.kinds)
 cli.add_command(spaces.spaces)
 cli.add_command(connections.connections)
+cli.add_command(plan.plan)
+cli.add_command(apply.apply)
+cli.add_command(export.export)
+cli.add_command(rotate.rotate)
+cli.add_command(rotate.keygen)
 cli.add_command(emulator.emulator)
 
 

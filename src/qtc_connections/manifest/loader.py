@@ -13,8 +13,8 @@ every problem it finds in one ``ManifestError``:
 The second round runs only when the first found nothing, because its checks
 assume a valid structure. Each problem starts with ``path, line N, column
 M:``, or, when it has no line, with the file, folder or command-line option
-it concerns. No problem quotes a secret: secret fields are named by
-property, never shown.
+it concerns. Problems name properties but never quote a value from
+``properties`` or ``secrets``, where a secret may be written by mistake.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ __all__ = [
 # are left alone.
 MANIFEST_SUFFIXES = (".yaml", ".yml")
 
-# Variable that holds the name of the environment chosen with --env.
+# Name of the variable that contains the environment chosen with --env.
 RESERVED_VARIABLE = "env"
 
 # Sections of a connection or an overlay whose entries are keyed by property.
@@ -103,10 +103,10 @@ def load_manifest(
 ) -> Manifest:
     """Load, merge and check manifest files.
 
-    Files are read in the order given, and a folder stands for its
+    Files are read in the order given, and a folder means its
     ``*.yaml`` and ``*.yml`` files sorted by name. Variables, environments
-    and defaults are merged across files; a key set to different values in
-    two files is a problem. Each variable source overrides the one before:
+    and defaults are merged across files, and a key set to different values
+    in two files is a problem. Each variable source overrides the one before:
     the top-level ``variables``, the environment's ``variables``, then
     ``variables`` given here. ``${env}`` is the environment's name.
 
@@ -118,8 +118,9 @@ def load_manifest(
 
     Returns:
         The desired connections, in file order. Secrets stay references and
-        key files stay paths; neither is read here. A relative path is
-        resolved against the folder of the file that contains it.
+        key files stay paths, and neither a secret value nor a key file is
+        read here. A relative path is resolved against the folder of the
+        file that contains it.
 
     Raises:
         ManifestError: One entry in ``problems`` per problem found.
@@ -142,7 +143,7 @@ def load_manifest(
 def substitute_variables(text: str, variables: Mapping[str, str]) -> str:
     """Replace each ``${name}`` in ``text`` with the value of variable ``name``.
 
-    ``$${`` stands for a literal ``${``. A value may use variables itself,
+    ``$${`` is the escape for a literal ``${``. A value may use variables itself,
     and is substituted the same way before it is inserted.
 
     Raises:
@@ -180,7 +181,7 @@ class _Problems:
         self._file_order.setdefault(path, len(self._file_order))
 
     def add(self, location: Location | None, text: str) -> None:
-        """Record a problem; without a location, ``text`` must name its subject."""
+        """Record a problem. Without a location, ``text`` must name its subject."""
         if location is None:
             self._entries.append(((-1, 0, 0), text))
             return
@@ -219,7 +220,7 @@ def _collect_files(
         files.extend(_files_of(path, problems))
 
     # A file named twice, such as by itself and through its folder, is read
-    # once; otherwise each of its connections would count as a duplicate.
+    # once, because otherwise each of its connections would be a duplicate.
     unique: dict[Path, Path] = {}
     for path in files:
         unique.setdefault(path.resolve(), path)
@@ -419,7 +420,7 @@ def _yaml_problem(error: YAMLError, text: str, path: Path) -> tuple[Location, st
 
 
 class _TreeReader:
-    """Converts ruamel.yaml's round-trip tree to plain data and records positions.
+    """Converter from ruamel.yaml's round-trip tree to plain data and positions.
 
     Values that JSON cannot hold (dates, binary data, custom tags, keys that
     are not text, infinite numbers) are problems, because the schema and the
@@ -645,9 +646,9 @@ def _split_template(text: str, show_names: bool) -> list[tuple[str, str | None]]
             )
         name = text[start + 2 : end]
         if not _VARIABLE_NAME.fullmatch(name):
-            shown = f" {name!r}" if show_names else ""
+            quoted_name = f" {name!r}" if show_names else ""
             raise _SubstitutionError(
-                f"invalid variable name{shown} in ${{...}}; use letters, digits "
+                f"invalid variable name{quoted_name} in ${{...}}; use letters, digits "
                 "and underscores, or write $${ for a literal ${"
             )
         parts.append((text[index:start], name))
@@ -686,7 +687,7 @@ class _Environment:
 
 
 class _Assembler:
-    """Merges the parsed documents, then builds and checks the connections."""
+    """Merger of the parsed documents, and builder of the checked connections."""
 
     def __init__(self, documents: list[_Document], problems: _Problems) -> None:
         self._documents = documents
@@ -832,9 +833,9 @@ class _Assembler:
         return definitions
 
     def _check_unique(self, connections: list[DesiredConnection]) -> None:
-        # NOTE: a space is compared as written, so one space given by id in
-        # one entry and by name in another is not recognised as the same;
-        # the plan, which resolves names to ids, has to catch that case.
+        # NOTE: a space is compared as written, so a space given by id in one
+        # entry and by name in another does not count as the same. Only the
+        # plan, which resolves names to ids, can catch that case.
         seen: dict[tuple[str, str], DesiredConnection] = {}
         for connection in connections:
             first = seen.setdefault((connection.space, connection.name), connection)
@@ -863,7 +864,7 @@ def _override_problem(name: str) -> str | None:
 
 
 def _same_value(left: object, right: object) -> bool:
-    # JSON text tells true from 1, which == does not.
+    # JSON text distinguishes true from 1, which == does not.
     return json.dumps(left, sort_keys=True) == json.dumps(right, sort_keys=True)
 
 
@@ -880,7 +881,7 @@ class _Overlay:
 
 
 class _ConnectionBuilder:
-    """Builds each ``DesiredConnection``, reporting every problem on the way."""
+    """Builder of ``DesiredConnection`` values that reports every problem found."""
 
     def __init__(
         self,
@@ -1006,17 +1007,17 @@ class _ConnectionBuilder:
     def _catalog_gateway(self, draft: _Draft, kind: Kind) -> None:
         explicit = draft.layer.fields.get("gateway")
         if kind.gateway is not GatewayRule.DATA_MOVEMENT:
-            # A default gateway serves the kinds that use one; the others
+            # A default gateway serves the kinds that use one, and the others
             # ignore it. Set on the connection itself, it is a mistake.
             if explicit is not None:
-                what = (
+                gateway_use = (
                     "the Qlik-managed gateway"
                     if kind.gateway is GatewayRule.QLIK_MANAGED
                     else "no gateway"
                 )
                 self._problems.add(
                     explicit.key,
-                    f"gateway does not apply: kind {kind.name} uses {what}; remove it",
+                    f"gateway does not apply: kind {kind.name} uses {gateway_use}; remove it",
                 )
             return
 
@@ -1165,8 +1166,8 @@ class _ConnectionBuilder:
             return None
         if text.startswith(_KEYRING_PREFIX):
             # NOTE: keyring references need an optional keyring dependency
-            # and a SecretSource for it in qtc_connections.secrets, which do
-            # not exist yet; until then they are rejected here.
+            # and a matching SecretSource in qtc_connections.secrets. Neither
+            # exists yet, so they are rejected here.
             self._problems.add(
                 value.at,
                 f"secrets.{name}: keyring: references are not supported yet; use "
@@ -1245,7 +1246,7 @@ class _ConnectionBuilder:
 
         # A property whose value failed substitution was reported already,
         # so it counts as given here.
-        given = {name for entries in groups.values() for name in entries}
+        given_names = {name for entries in groups.values() for name in entries}
         for name in kind.required:
             given_value = properties.get(name)
             if isinstance(given_value, str) and not given_value.strip():
@@ -1253,7 +1254,7 @@ class _ConnectionBuilder:
                     groups["properties"][name].key,
                     f"properties.{name} is empty; give a value",
                 )
-            elif name not in given and name not in kind.defaults:
+            elif name not in given_names and name not in kind.defaults:
                 example = kind.examples.get(name)
                 hint = f", such as {name}: {example}" if example else ""
                 self._problems.add(
@@ -1291,7 +1292,7 @@ _FAILED = object()
 
 @dataclass
 class _Draft:
-    """What is known of one connection while it is built."""
+    """State of one connection while it is built."""
 
     name: str
     layer: _Layer
@@ -1337,10 +1338,10 @@ def _placement_problem(
         return f"{label} is a file property of kind {kind.name}; {to_key_files}"
     elif group == "key_files" and not kind.is_raw and not is_file:
         files = ", ".join(kind.files)
-        which = (
+        file_listing = (
             f"its file properties are {files}" if files else "it has no file properties"
         )
-        return f"{label} is not a file property of kind {kind.name} ({which})"
+        return f"{label} is not a file property of kind {kind.name} ({file_listing})"
     return None
 
 

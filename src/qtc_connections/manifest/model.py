@@ -58,8 +58,9 @@ class DesiredConnection:
         key_files: File-valued properties.
         location: Where the entry starts.
         field_locations: Where each field or property was written, keyed
-            ``name``, ``kind``, ``space``, ``properties.<p>``,
-            ``secrets.<p>``, ``key_files.<p>``; used in error messages.
+            ``name``, ``kind``, ``data_source``, ``space``, ``gateway``,
+            ``tags``, ``properties.<p>``, ``secrets.<p>``, ``key_files.<p>``;
+            used in error messages.
     """
 
     name: str

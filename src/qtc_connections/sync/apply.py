@@ -57,7 +57,7 @@ _WRITE_ACTIONS = (Action.CREATE, Action.UPDATE, Action.DELETE)
 
 
 class OutcomeStatus(Enum):
-    """What happened to one connection."""
+    """The result of the change to one connection."""
 
     CREATED = "created"
     UPDATED = "updated"
@@ -70,7 +70,7 @@ class OutcomeStatus(Enum):
 class Outcome:
     """The result of one change.
 
-    ``detail`` says why a change failed. A failed create or update that
+    ``detail`` explains why a change failed. A failed create or update that
     did reach the tenant still has its ``connection_id``.
     """
 
@@ -220,6 +220,9 @@ class _Writer:
     def _create(self, change: Change) -> Outcome:
         payload = _payload_of(change)
         built = build_connection_properties(payload.connection)
+        # NOTE: the token is taken before create() looks the name up, so the
+        # POSTs of concurrent creates may bunch by up to the lookup's latency:
+        # at most concurrency - 1 writes beyond the budget in a window.
         self.budget.acquire()
         created = self.client.connections.create(
             name=change.name,

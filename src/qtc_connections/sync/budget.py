@@ -24,12 +24,12 @@ class WriteBudget:
     """A token bucket: ``writes_per_minute`` at a steady rate, ``burst`` at once.
 
     The bucket starts full. With the default ``burst`` of 1, no window of
-    ``T`` seconds holds more than ``1 + writes_per_minute * T / 60``
+    ``T`` seconds contains more than ``1 + writes_per_minute * T / 60``
     writes, which keeps below a limit counted over a sliding window as
     well as over fixed minutes.
 
     ``acquire`` reserves a token under a lock and sleeps outside it, so
-    threads are served in the order they asked and none holds the lock
+    threads are served in the order of their requests and none keeps the lock
     while it waits.
     """
 

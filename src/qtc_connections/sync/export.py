@@ -93,7 +93,7 @@ class RequiredVariable:
         connection: Name of the connection it belongs to.
         space: Space of that connection, as the manifest names it.
         property: The connection property it fills.
-        key_file: Whether it holds the path of a key file, not a secret.
+        key_file: Whether its value is the path of a key file, not a secret.
     """
 
     name: str
@@ -243,23 +243,23 @@ def export_connections(
         ApiError, TransportError: The list, a connection or a space could
             not be read.
     """
-    kept: list[Connection] = []
+    exportable: list[Connection] = []
     skipped: list[SkippedConnection] = []
     for item in client.connections.list(space_id=space_id, filter=scim_filter):
         reason = _skip_reason(item)
         if reason is None:
-            kept.append(item)
+            exportable.append(item)
         else:
             skipped.append(SkippedConnection(item.id, item.name, reason))
 
-    labels = _space_labels(client, {item.space_id or "" for item in kept})
+    labels = _space_labels(client, {item.space_id or "" for item in exportable})
     drafts = [
         _draft(
             client,
             client.connections.get(item.id, parse_connection=True),
             labels[item.space_id or ""],
         )
-        for item in kept
+        for item in exportable
     ]
     drafts.sort(key=lambda draft: (draft.space, draft.connection.name))
     entries, variables = _assign_variables(drafts)
@@ -350,8 +350,8 @@ def _api_spec(
     try:
         return client.data_sources.api_specs(data_source_id)
     except (NotFoundError, ServerError) as error:
-        # The catalog still knows the secrets of a built-in kind; a raw data
-        # source without its schema may have secrets the export cannot see.
+        # The catalog still lists the secrets of a built-in kind, but a raw
+        # data source without its schema may have secrets the export misses.
         notes.append(
             f"the api-specs of {data_source_id} could not be read ({error.status}), "
             "so secrets that only the schema declares are missing"
@@ -395,7 +395,7 @@ def _is_default(kind: Kind, name: str, value: object) -> bool:
 def _assign_variables(
     drafts: list[_Draft],
 ) -> tuple[list[ExportedConnection], list[RequiredVariable]]:
-    taken: set[str] = set()
+    used_names: set[str] = set()
     entries: list[ExportedConnection] = []
     variables: list[RequiredVariable] = []
     for draft in drafts:
@@ -403,12 +403,16 @@ def _assign_variables(
         secrets: dict[str, str] = {}
         key_files: dict[str, str] = {}
         for prop in draft.secret_names:
-            secrets[prop] = variable_name(SECRET_VARIABLE_PREFIX, name, prop, taken)
+            secrets[prop] = variable_name(
+                SECRET_VARIABLE_PREFIX, name, prop, used_names
+            )
             variables.append(
                 RequiredVariable(secrets[prop], name, draft.space, prop, False)
             )
         for prop in draft.file_names:
-            key_files[prop] = variable_name(KEY_FILE_VARIABLE_PREFIX, name, prop, taken)
+            key_files[prop] = variable_name(
+                KEY_FILE_VARIABLE_PREFIX, name, prop, used_names
+            )
             variables.append(
                 RequiredVariable(key_files[prop], name, draft.space, prop, True)
             )
@@ -435,21 +439,21 @@ def _entry(
     )
 
 
-def variable_name(prefix: str, connection: str, prop: str, taken: set[str]) -> str:
+def variable_name(prefix: str, connection: str, prop: str, used_names: set[str]) -> str:
     """Return a new environment variable name for one property of one connection.
 
     The name is ``prefix``, the connection name and the property name, in
     upper case with every run of characters other than ASCII letters and
-    digits turned into one ``_``. A name already in ``taken`` gets ``_2``,
-    ``_3`` and so on. The result is added to ``taken``.
+    digits turned into one ``_``. A name already in ``used_names`` gets ``_2``,
+    ``_3`` and so on. The result is added to ``used_names``.
     """
     base = f"{prefix}{_identifier_part(connection)}_{_identifier_part(prop)}"
     candidate = base
     suffix = 2
-    while candidate in taken:
+    while candidate in used_names:
         candidate = f"{base}_{suffix}"
         suffix += 1
-    taken.add(candidate)
+    used_names.add(candidate)
     return candidate
 
 
@@ -496,9 +500,9 @@ def _header(export: Export) -> str:
     lines = [
         f"Data connections exported from {export.tenant} by qtc export.",
         "The tenant never returns secrets, so each secret and key file below is",
-        "an env: reference. Set these variables (a key file's holds its path),",
-        "replace the references, or remove those a connection does not use,",
-        "before running qtc plan:",
+        "an env: reference. Before running qtc plan, set these variables (those",
+        "of key files to the file's path), replace the references, or remove",
+        "those that a connection does not use:",
     ]
     lines += [f"  {variable.name}" for variable in export.variables] or ["  (none)"]
     return _comment_text(lines)
@@ -549,7 +553,7 @@ def _key_files_map(key_files: Mapping[str, str]) -> CommentedMap:
     for name, variable in key_files.items():
         mapping[name] = f"env:{variable}"
         mapping.yaml_add_eol_comment(
-            "set the variable to the key file's path, or write the path here", name
+            "a path: set the variable to it, or write the path here", name
         )
     return mapping
 

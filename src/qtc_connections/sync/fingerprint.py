@@ -96,7 +96,8 @@ def _read_key(path: Path) -> bytes:
         raise
     except OSError as exc:
         raise ConfigError(
-            f"cannot read the fingerprint key file {path} ({exc.strerror})"
+            f"cannot read the fingerprint key file {path} ({exc.strerror}); "
+            f"set {FINGERPRINT_KEY_ENV_VAR} to a readable path"
         ) from exc
 
     if sys.platform != "win32" and stat.S_IMODE(mode) & 0o077:
@@ -106,7 +107,7 @@ def _read_key(path: Path) -> bytes:
         )
     if len(data) != KEY_BYTES:
         raise ConfigError(
-            f"the fingerprint key file {path} holds {len(data)} bytes, not "
+            f"the fingerprint key file {path} contains {len(data)} bytes, not "
             f"{KEY_BYTES}; delete it to make a new key (every secret then "
             "counts as unknown once)"
         )

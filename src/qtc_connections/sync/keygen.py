@@ -1,9 +1,9 @@
 """New key pairs for Snowflake key-pair authentication, and the SQL to register them.
 
-Snowflake keeps two public keys per user (``RSA_PUBLIC_KEY`` and
-``RSA_PUBLIC_KEY_2``), so a key can be replaced without downtime: register
-the new public key in the free slot, switch the connection to the new
-private key, check that it works, then unset the old key.
+Snowflake keeps two public keys per user, ``RSA_PUBLIC_KEY`` and
+``RSA_PUBLIC_KEY_2``, so a key can be replaced without downtime. The new
+public key goes into the free slot, the connection switches to the new
+private key, and once that works the old key is unset.
 
 ``generate_snowflake_key`` writes an encrypted PKCS#8 RSA 2048 key, readable
 by its owner only, and returns the public facts about it: the fingerprint
@@ -43,11 +43,11 @@ __all__ = [
     "snowflake_unset_statement",
 ]
 
-# Snowflake documents 2048-bit RSA keys for key-pair authentication.
+# Snowflake requires RSA keys of at least 2048 bits for key-pair authentication.
 KEY_SIZE = 2048
 PUBLIC_EXPONENT = 65537
 
-# Owner read and write only: the file holds a private key.
+# Owner read and write only, because the file contains a private key.
 KEY_FILE_MODE = 0o600
 
 # Snowflake identifiers that need no double quotes: a letter or underscore,
@@ -145,7 +145,9 @@ def _check_target(path: Path, *, force: bool) -> None:
 
 def _encrypted_pem(key: rsa.RSAPrivateKey, passphrase: Secret) -> bytes:
     # For PKCS#8, cryptography (checked with 50.0) writes PBES2 with PBKDF2
-    # and AES-256-CBC, which Snowflake's drivers read; a test checks it.
+    # and AES-256-CBC; a test checks the scheme.
+    # NOTE: Snowflake's key-pair guide encrypts with "openssl pkcs8 -v2 des3".
+    # That the Qlik service reads AES-256 PBES2 keys too is assumed.
     encryption = serialization.BestAvailableEncryption(
         passphrase.reveal().encode("utf-8")
     )
@@ -192,10 +194,9 @@ def _replace_file(path: Path, content: bytes) -> None:
 
 
 def _write_all(path: Path, descriptor: int, content: bytes) -> None:
+    # os.open created the file with KEY_FILE_MODE at most: a umask or a
+    # default ACL can remove permission bits but never add them.
     try:
-        # The mode given to os.open is reduced by the umask and never widened,
-        # but an inherited ACL could add bits, so set it once more.
-        os.fchmod(descriptor, KEY_FILE_MODE)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(content)
             handle.flush()

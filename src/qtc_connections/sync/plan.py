@@ -50,6 +50,7 @@ from qtc_connections.client import DEFAULT_PAGE_SIZE, QlikClient
 from qtc_connections.errors import (
     InputError,
     NotFoundError,
+    SecretReferenceError,
     ValidationError,
 )
 from qtc_connections.keyfiles import KeyFile, load_key_file
@@ -96,7 +97,7 @@ _UNCHECKED_FILE = FileProperty(file_type=KeyFileType.UNCHECKED)
 
 
 class Action(Enum):
-    """What apply does to one connection."""
+    """The action that apply takes for one connection."""
 
     CREATE = "create"
     UPDATE = "update"
@@ -120,7 +121,7 @@ _SYMBOLS = {
 
 
 class SecretStatus(Enum):
-    """How a desired secret compares with what was last sent."""
+    """A desired secret compared with the value that was last sent."""
 
     NEW = "new"
     """The connection is created, so every secret is sent."""
@@ -167,7 +168,7 @@ class TagChange:
 class SecretChange:
     """One secret or key file property of a desired connection.
 
-    ``send`` tells whether apply sends the value; ``reason`` says why a
+    ``send`` is whether apply sends the value. ``reason`` explains why a
     value is sent although its status alone would not send it.
     """
 
@@ -193,7 +194,7 @@ class SecretChange:
 
 @dataclass(frozen=True)
 class Payload:
-    """What apply sends for a create or an update. Never shown or serialised.
+    """The values that apply sends for a create or an update, never shown.
 
     Attributes:
         connection: The desired connection with its secrets read and key
@@ -460,7 +461,7 @@ class _SecretReader:
     def _read_stdin(self, reference: SecretReference, owner: str) -> Secret:
         label = f"{owner} {reference.name}"
         if self._stdin_used_by is not None and self._stdin_used_by != label:
-            raise InputError(
+            raise SecretReferenceError(
                 f"secret for {reference.name}: standard input (-) is already "
                 f"read for {self._stdin_used_by}; only one secret of a plan can "
                 "read it, so use env:NAME or file:PATH here"
@@ -494,8 +495,10 @@ class _Planner:
     ) -> Plan:
         spaces = self._resolve_spaces(manifest.connections, default_space)
         desired = self._desired_by_key(manifest.connections, spaces, default_space)
-        listed = {space.id: self._list_space(space.id) for space in spaces.values()}
-        space_names = {space.id: space.name or space.id for space in spaces.values()}
+        # A space written both by name and by id is listed once.
+        unique = {space.id: space for space in spaces.values()}
+        listed = {space_id: self._list_space(space_id) for space_id in unique}
+        space_names = {space.id: space.name or space.id for space in unique.values()}
 
         changes: list[Change] = []
         for item in desired.values():
@@ -589,7 +592,8 @@ class _Planner:
         except ValidationError as error:
             self.problems.extend(f"{error.subject}: {p}" for p in error.problems)
         except (InputError, NotFoundError) as error:
-            self.problems.append(f"{item.entry.where()}: {error}")
+            where = item.entry.where()
+            self.problems.append(f"{where}: connection {item.key.name!r}: {error}")
         return None
 
     def _resolve(self, item: _Desired) -> _Resolved:
@@ -714,9 +718,10 @@ class _Planner:
                 "connections count as unknown."
             )
         if unknown:
+            counted = "1 secret has" if unknown == 1 else f"{unknown} secrets have"
             notes.append(
-                f"{unknown} secrets have no fingerprint in the state and are not "
-                "sent; run again with --resend-secrets to send them."
+                f"{counted} no fingerprint in the state and will not be sent; "
+                "run again with --resend-secrets to send them."
             )
         return tuple(notes)
 

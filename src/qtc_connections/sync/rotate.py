@@ -12,8 +12,9 @@ the PATCH:
 - ``failed``: a local check, the PATCH or a read failed.
 
 ``prepare_rotations`` runs every check that needs no write, so a mistake
-fails before the first PATCH. ``apply_rotation`` then handles one
-connection, and a failure there never stops the others.
+fails before the first PATCH. ``apply_rotation`` then sends one rotation
+and returns a library error as a ``failed`` outcome instead of raising it,
+so the caller can go on with the next connection.
 """
 
 from __future__ import annotations
@@ -112,7 +113,7 @@ class SecretChange:
 
 @dataclass(frozen=True)
 class RotationOutcome:
-    """What happened to one connection; every field is safe to show.
+    """The result of rotating one connection; every field is safe to show.
 
     Attributes:
         connection_id: The connection's id.
@@ -173,10 +174,10 @@ def select_connections(
     """Return the connections a rotation targets.
 
     ``reference`` is one connection, by id (a UUID) or by exact name within
-    ``space_id``. Otherwise every connection in ``space_id`` (every visible
-    space when ``None``) that matches ``scim_filter`` and is of ``kind`` is
-    selected; the kind becomes a ``datasourceID`` clause of the filter and
-    is checked again on each item.
+    ``space_id``. Otherwise the selection is every connection in
+    ``space_id`` (every visible space when ``None``) that matches
+    ``scim_filter`` and is of ``kind``. The kind becomes a ``datasourceID``
+    clause of the filter, and each listed item is checked against it too.
 
     Raises:
         InputError: Both a reference and a filter or kind are given, or none.
@@ -330,10 +331,13 @@ def _check_targets(
         )
 
 
-def _not_credential_problem(name: str, what: str, valid: frozenset[str]) -> str:
+def _not_credential_problem(
+    name: str, property_type: str, valid: frozenset[str]
+) -> str:
     listed = ", ".join(sorted(valid)) or "none"
     return (
-        f"{name} is not a {what} property of this kind ({what} properties: "
+        f"{name} is not a {property_type} property of this kind "
+        f"({property_type} properties: "
         f"{listed}); rotate writes credentials only, so change plain "
         "properties with 'qtc connections patch --set'"
     )
@@ -366,7 +370,7 @@ def apply_rotation(client: QlikClient, prepared: PreparedRotation) -> RotationOu
     """Send one prepared rotation and judge it from the read-back.
 
     The connection is read just before the PATCH, so that the comparison
-    sees only what changed in between. Errors become a ``failed`` outcome
+    covers only what changed in between. Errors become a ``failed`` outcome
     and are not raised.
     """
     connection = prepared.connection
@@ -414,8 +418,8 @@ def judge_read_back(
     changed, else ``UNVERIFIED`` with every reason found.
 
     NOTE: the data-connections spec does not say that a PATCH of a secret
-    alone moves ``updated``; the emulator moves it on every PATCH, and a
-    tenant that does not shows up here as unverified.
+    alone moves ``updated``. The emulator moves it on every PATCH. A tenant
+    that does not would make every rotation unverified.
     """
     problems = _updated_problems(before.updated, after.updated)
     changed = _changed_fields(before, after)
@@ -440,8 +444,8 @@ def _updated_problems(before: str | None, after: str | None) -> list[str]:
     earlier = _parse_timestamp(before)
     later = _parse_timestamp(after)
     if earlier is None or later is None:
-        shown = before if earlier is None else after
-        return [f"updated value {shown!r} is not an RFC 3339 timestamp"]
+        invalid = before if earlier is None else after
+        return [f"updated value {invalid!r} is not an RFC 3339 timestamp"]
     if later <= earlier:
         return [f"updated did not advance past {before}"]
     return []

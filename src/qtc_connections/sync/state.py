@@ -1,11 +1,11 @@
-"""What ``qtc apply`` remembers between runs, in a JSON state file.
+"""The state that ``qtc apply`` keeps between runs, in a JSON file.
 
 The tenant is the source of truth for which connections exist and what
-their plain properties are, so the state holds only what the tenant cannot
-give back: for each connection, keyed by (space id, name), its id and the
-fingerprint (see ``fingerprint``) of each secret and key file last sent.
-It also records the tenant host, so that a state file is not used against
-another tenant by mistake. It never holds a secret value.
+their plain properties are. So the state contains only what the tenant
+cannot return. For each connection, keyed by (space id, name), that is its
+id and the fingerprint (see ``fingerprint``) of each secret and key file
+last sent. The state also records the tenant host, so that a state file is
+not used against another tenant by mistake. It never contains a secret.
 
 Losing the file loses only the fingerprints: the next plan marks those
 secrets as unknown, and ``--resend-secrets`` sends them again.
@@ -47,7 +47,7 @@ STATE_VERSION = 1
 
 @dataclass(frozen=True, order=True)
 class ConnectionKey:
-    """How a connection is identified across runs: its space id and its name."""
+    """The identity of a connection across runs: its space id and its name."""
 
     space_id: str
     name: str
@@ -58,7 +58,7 @@ class ConnectionKey:
 
 @dataclass(frozen=True)
 class ConnectionState:
-    """What the state remembers about one connection.
+    """The state's record of one connection.
 
     Attributes:
         connection_id: The tenant's id of the connection when it was last
@@ -146,7 +146,7 @@ class StateFile:
                 )
 
     def get(self, key: ConnectionKey) -> ConnectionState | None:
-        """Return what the state holds for ``key``, if anything."""
+        """Return the record of ``key``, or ``None`` when the state has none."""
         with self._lock:
             return self._connections.get(key)
 
@@ -208,7 +208,7 @@ class StateFile:
             self._save_locked()
 
     def to_json(self) -> dict[str, Any]:
-        """Return the document that the state file holds."""
+        """Return the JSON document that the state file contains."""
         with self._lock:
             return self._document_locked()
 

@@ -1,8 +1,8 @@
 """``qtc apply``: make the tenant's connections equal to the manifest.
 
 The plan is shown and confirmed first, unless ``--yes`` is given or a
-saved plan (``--plan FILE``) is applied. Without a terminal to ask on,
-and without ``--yes``, apply fails instead of waiting for an answer.
+saved plan (``--plan FILE``) is applied. When standard input is not a
+terminal and ``--yes`` is missing, apply fails instead of waiting for input.
 
 Exit codes: 0 when every write succeeded or nothing had to change, 1 when
 any connection failed or the run could not start.
@@ -104,33 +104,20 @@ def apply(
     Creates and updates run first, deletes last. The state file is saved
     after every successful write, so an interrupted run can be repeated.
     """
-    if plan_path is None:
-        inputs = ManifestInputs.from_options(
-            files, environment, variables, prune, resend_secrets, state_path
-        )
-        saved_checksum = None
-    else:
-        given = environment or variables or prune or resend_secrets or state_path
-        if given:
-            raise click.UsageError(
-                "--env, --var, --prune, --resend-secrets and --state come from "
-                "the plan file; leave them out with --plan"
-            )
-        saved_checksum, inputs = read_saved_plan(plan_path)
-        if files:
-            inputs = dataclasses.replace(inputs, files=files)
-
+    fresh = ManifestInputs.from_options(
+        files, environment, variables, prune, resend_secrets, state_path
+    )
+    inputs, saved_checksum = _inputs(fresh, plan_path)
     context = TenantContext.from_options(options)
     built, state = prepare_plan(context, inputs)
-    if saved_checksum is not None:
+    if plan_path is not None and saved_checksum is not None:
         _check_saved_plan(plan_path, saved_checksum, built)
 
-    if not as_json:
-        emit(render_plan(built, verbose=verbose))
+    # With --json the text plan goes to standard error, where the prompt is.
+    emit(render_plan(built, verbose=verbose), err=as_json)
     if built.has_changes and plan_path is None and not yes:
         _confirm()
 
-    budget = WriteBudget(max_writes_per_minute)
     writes = sum(1 for change in built.changes if change.action in _WRITE_ACTIONS)
     with _ProgressReport(writes, terminal=_is_terminal(sys.stderr)) as progress:
         result = apply_plan(
@@ -138,7 +125,7 @@ def apply(
             built,
             state,
             concurrency=concurrency,
-            budget=budget,
+            budget=WriteBudget(max_writes_per_minute),
             on_outcome=progress.report,
         )
 
@@ -153,7 +140,38 @@ def apply(
 _WRITE_ACTIONS = (Action.CREATE, Action.UPDATE, Action.DELETE)
 
 
-def _check_saved_plan(path: Path | None, saved_checksum: str, built: Plan) -> None:
+def _inputs(
+    fresh: ManifestInputs, plan_path: Path | None
+) -> tuple[ManifestInputs, str | None]:
+    """Return the inputs to plan with, and the saved plan's checksum if any.
+
+    A saved plan brings its own inputs, and only its manifest files may be
+    given again, such as from another checkout of the same repository.
+
+    Raises:
+        click.UsageError: a plan option is given together with ``--plan``.
+    """
+    if plan_path is None:
+        return fresh, None
+    if fresh.environment or fresh.variables or fresh.prune or fresh.resend_secrets:
+        raise _plan_options_given()
+    if fresh.state_path is not None:
+        raise _plan_options_given()
+
+    saved_checksum, inputs = read_saved_plan(plan_path)
+    if fresh.files:
+        inputs = dataclasses.replace(inputs, files=fresh.files)
+    return inputs, saved_checksum
+
+
+def _plan_options_given() -> click.UsageError:
+    return click.UsageError(
+        "--env, --var, --prune, --resend-secrets and --state come from the "
+        "plan file; leave them out with --plan"
+    )
+
+
+def _check_saved_plan(path: Path, saved_checksum: str, built: Plan) -> None:
     if built.checksum == saved_checksum:
         return
     raise InputError(

@@ -98,8 +98,10 @@ def export(
 
 def _report(exported: Export, out: Path | None) -> None:
     """Write the summary, the skipped connections and the variables to stderr."""
+    count = len(exported.connections)
+    noun = "connection" if count == 1 else "connections"
     where = f" to {out}" if out else ""
-    emit(f"exported {len(exported.connections)} connections{where}", err=True)
+    emit(f"exported {count} {noun}{where}", err=True)
     for skipped in exported.skipped:
         emit(
             f"skipped {skipped.name} ({skipped.connection_id}): {skipped.reason}",

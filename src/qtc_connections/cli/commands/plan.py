@@ -93,7 +93,7 @@ def manifest_options(func: F) -> F:
 
 @dataclass(frozen=True)
 class ManifestInputs:
-    """What a plan is made from, besides the tenant; saved with a plan file."""
+    """The inputs of a plan besides the tenant, which a plan file saves."""
 
     files: tuple[Path, ...]
     environment: str | None = None

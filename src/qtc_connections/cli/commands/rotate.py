@@ -42,7 +42,7 @@ from qtc_connections.sync.rotate import (
     select_connections,
 )
 
-# Property of a Snowflake connection that holds the user's login name.
+# Property of a Snowflake connection that contains the user's login name.
 SNOWFLAKE_USER_PROPERTY = "username"
 
 # Name under which the --passphrase reference is read, shown in its messages.
@@ -309,12 +309,12 @@ def _generate(
     path: Path,
     passphrase: Secret,
     force: bool,
-    given: tuple[dict[str, Secret], dict[str, Path]],
+    flag_values: tuple[dict[str, Secret], dict[str, Path]],
 ) -> KeyPlan:
     """Make the key pair for the one selected connection, which must use one.
 
-    ``given`` holds the --secret and --key-file values, which must not set
-    the two properties that the generated key fills.
+    ``flag_values`` are the --secret and --key-file values, which must not
+    set the two properties that the generated key fills.
 
     Raises:
         InputError: The selection is not one connection, its kind has no
@@ -330,7 +330,7 @@ def _generate(
     connection = client.connections.get(connections[0].id, parse_connection=True)
     kind = _catalog_kind(connection)
     file_property, passphrase_property = key_pair_properties(kind)
-    secrets, paths = given
+    secrets, paths = flag_values
     if passphrase_property in secrets or file_property in paths:
         raise click.UsageError(
             f"--generate-key sets {file_property} and {passphrase_property}; "

@@ -1,0 +1,190 @@
+"""How a plan reads the tenant, and what it rejects before any write."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from apply_support import (
+    SPACE,
+    Secrets,
+    SyncRun,
+    actions,
+    change_named,
+    env_secret,
+    manifest_of,
+    mysql_source,
+    statuses,
+)
+from cli_support import GATEWAY_ID, TenantFixture
+
+from qtc_connections.catalog import raw_kind
+from qtc_connections.client import QlikClient
+from qtc_connections.errors import ConfigError, InputError, ValidationError
+from qtc_connections.manifest.model import DesiredConnection, Location
+
+
+@pytest.fixture
+def secrets(monkeypatch: pytest.MonkeyPatch) -> Secrets:
+    values = Secrets(monkeypatch)
+    values.set_defaults()
+    return values
+
+
+@pytest.fixture
+def run(client: QlikClient, tmp_path: Path) -> SyncRun:
+    return SyncRun(client, tmp_path)
+
+
+def analytics_s3(name: str, bucket: str = "analytics-bucket") -> DesiredConnection:
+    """A data source outside the catalog, given by its raw id."""
+    return DesiredConnection(
+        name=name,
+        kind=raw_kind("File_AmazonS3ConnectorV2"),
+        space=SPACE,
+        gateway_id=GATEWAY_ID,
+        properties={"bucketName": bucket, "region": "eu-west-1"},
+        secrets={
+            "accessKey": env_secret("accessKey", "QTC_TEST_S3_ACCESS_KEY"),
+            "secretKey": env_secret("secretKey", "QTC_TEST_S3_SECRET_KEY"),
+        },
+    )
+
+
+def test_plan_reads_tenant_sparingly(
+    run: SyncRun,
+    tenant: TenantFixture,
+    secrets: Secrets,
+    make_client: Callable[..., QlikClient],
+) -> None:
+    manifest = manifest_of(
+        mysql_source("SRC_A"), mysql_source("SRC_B"), mysql_source("SRC_C")
+    )
+    run.apply(manifest)
+    # A new client has an empty api-specs cache, as a new run would.
+    fresh = SyncRun(make_client(), run.tmp_path)
+    start = len(tenant.requests())
+
+    fresh.plan(manifest)
+
+    requests = [f"{e.method} {e.path}" for e in tenant.requests()[start:]]
+    reads = [r for r in requests if r.startswith("GET /api/v1/data-connections/")]
+    assert requests.count("GET /api/v1/spaces") == 1
+    assert requests.count("GET /api/v1/data-connections") == 1
+    assert requests.count("GET /api/v1/data-sources/repsrc_mysql/api-specs") == 1
+    assert len(reads) == 3
+    assert len(requests) == 6
+
+
+def test_raw_data_source_converges(
+    run: SyncRun, tenant: TenantFixture, secrets: Secrets
+) -> None:
+    manifest = manifest_of(analytics_s3("S3_Analytics"))
+
+    first, result = run.apply(manifest)
+    second = run.plan(manifest)
+
+    created = change_named(first, "S3_Analytics")
+    assert created.kind_name == "raw:File_AmazonS3ConnectorV2"
+    # The schema has no agentId, so the manifest's gateway is not sent.
+    assert "agentId" not in {p.name for p in created.properties}
+    assert sorted(s.name for s in created.secrets) == ["accessKey", "secretKey"]
+    assert statuses(result) == {"S3_Analytics": "created"}
+    assert actions(second) == {"S3_Analytics": "no-op"}
+
+
+def test_space_from_default_space(
+    run: SyncRun, tenant: TenantFixture, secrets: Secrets
+) -> None:
+    entry = mysql_source("SRC_A", space="")
+
+    plan = run.plan(manifest_of(entry), default_space=SPACE)
+
+    assert change_named(plan, "SRC_A").key.space_id == tenant.space_id()
+
+
+def test_missing_space_is_rejected(run: SyncRun, secrets: Secrets) -> None:
+    with pytest.raises(InputError) as raised:
+        run.plan(manifest_of(mysql_source("SRC_A", space="")))
+
+    assert "names no space" in str(raised.value)
+
+
+def test_space_by_id_and_name_collide(
+    run: SyncRun, tenant: TenantFixture, secrets: Secrets
+) -> None:
+    by_name = mysql_source("SRC_A")
+    by_id = mysql_source("SRC_A", space=tenant.space_id())
+
+    with pytest.raises(ValidationError) as raised:
+        run.plan(manifest_of(by_name, by_id))
+
+    [problem] = raised.value.problems
+    assert "is also declared at" in problem
+    assert "for the same space 022b8b9a1222d5f5374aa45b; declare it once" in problem
+
+
+def test_invalid_entries_are_all_listed(
+    run: SyncRun, tenant: TenantFixture, secrets: Secrets, tmp_path: Path
+) -> None:
+    where = Location(tmp_path / "connections.yaml", 7, 5)
+    bad_enum = DesiredConnection(
+        name="SRC_Enum",
+        kind=mysql_source("x").kind,
+        space=SPACE,
+        gateway_id=GATEWAY_ID,
+        properties={"server": "db", "username": "u", "sslMode": "prefer"},
+        secrets={"password": env_secret("password", "QTC_TEST_MYSQL_PASSWORD")},
+        location=where,
+    )
+    unset = mysql_source("SRC_Unset", password_variable="QTC_TEST_NOT_SET")
+    unknown = DesiredConnection(
+        name="SRC_Unknown", kind=raw_kind("repsrc_nosuchsource"), space=SPACE
+    )
+    start = len(tenant.requests())
+
+    with pytest.raises(ValidationError) as raised:
+        run.plan(manifest_of(bad_enum, unset, unknown))
+
+    problems = raised.value.problems
+    assert len(problems) == 3
+    assert problems[0].startswith(
+        f"{where}: connection 'SRC_Enum' (mysql-source): sslMode is 'prefer'"
+    )
+    assert "environment variable QTC_TEST_NOT_SET is not set" in problems[1]
+    assert problems[2].startswith(
+        "(no location): connection 'SRC_Unknown': 404 Not Found on GET"
+    )
+    assert not [e for e in tenant.requests()[start:] if e.method != "GET"]
+
+
+def test_secret_in_wrong_place_is_rejected(
+    run: SyncRun, tenant: TenantFixture, secrets: Secrets
+) -> None:
+    entry = DesiredConnection(
+        name="SRC_A",
+        kind=mysql_source("x").kind,
+        space=SPACE,
+        gateway_id=GATEWAY_ID,
+        properties={"server": "db", "username": "u", "password": "plain"},
+    )
+
+    with pytest.raises(ValidationError) as raised:
+        run.plan(manifest_of(entry))
+
+    assert "password is a secret; pass it with --secret" in str(raised.value)
+
+
+def test_state_of_other_tenant_is_rejected(
+    run: SyncRun, tenant: TenantFixture, secrets: Secrets
+) -> None:
+    run.state_path.parent.mkdir(parents=True)
+    run.state_path.write_text(
+        '{"version": 1, "tenant": "other.example", "connections": []}'
+    )
+
+    with pytest.raises(ConfigError) as raised:
+        run.plan(manifest_of(mysql_source("SRC_A")))
+
+    assert "belongs to tenant other.example" in str(raised.value)
