@@ -34,6 +34,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 SPACE = "Data Integration"
 GATEWAY_ID = "demo-data-movement-gateway"
 STARTUP_TIMEOUT_SECONDS = 20.0
+EXAMPLE_MANIFEST = (
+    Path(__file__).resolve().parent.parent
+    / "examples"
+    / "manifest"
+    / "connections.yaml"
+)
 
 
 @dataclass
@@ -108,6 +114,8 @@ def start_emulator(run: DemoRun) -> subprocess.Popen[bytes]:
     run.secret_values.append(api_key)
     run.env.update(
         {
+            # Keep the demo's secret fingerprint key out of the user's data folder.
+            "QTC_FINGERPRINT_KEY_FILE": str(run.workdir / "fingerprint.key"),
             "QTC_HOSTNAME": url,
             "QTC_TOKEN": api_key,
             "QTC_SPACE_ID": SPACE,
@@ -223,6 +231,60 @@ def drive_cli(run: DemoRun) -> None:
 
     heading("7. List the connections")
     qtc(run, "connections", "list")
+
+    manage_as_code(run)
+
+
+def manage_as_code(run: DemoRun) -> None:
+    """Apply the example manifest, change it, export the tenant, re-apply."""
+    folder = run.workdir / "manifest"
+    folder.mkdir()
+    manifest = folder / "connections.yaml"
+    shutil.copyfile(EXAMPLE_MANIFEST, manifest)
+    state = run.workdir / "state.json"
+    dev = [
+        str(folder),
+        "--env",
+        "dev",
+        "--var",
+        f"key_dir={run.workdir}",
+        "--state",
+        str(state),
+    ]
+    prod = [
+        str(folder),
+        "--env",
+        "prod",
+        "--var",
+        f"key_dir={run.workdir}",
+        "--state",
+        str(run.workdir / "prod-state.json"),
+    ]
+
+    heading("8. Plan the example manifest of all 14 kinds, for dev and for prod")
+    qtc(run, "plan", *dev)
+    qtc(run, "plan", *prod)
+
+    heading("9. Apply it to dev")
+    qtc(run, "apply", *dev, "--yes")
+
+    heading("10. Change one property and one secret, then plan and apply again")
+    text = manifest.read_text()
+    manifest.write_text(
+        text.replace("username: qtc_reader", "username: qtc_reader_v2", 1)
+    )
+    rotated = "dapi" + secrets.token_hex(16)
+    run.env["DEMO_DATABRICKS_TOKEN"] = rotated
+    run.secret_values.append(rotated)
+    qtc(run, "plan", *dev)
+    qtc(run, "apply", *dev, "--yes")
+
+    heading("11. Export the space back to a manifest")
+    qtc(run, "export", "--space", SPACE, "--out", str(run.workdir / "exported.yaml"))
+
+    heading("12. A second apply changes nothing")
+    qtc(run, "apply", *dev, "--yes")
+    qtc(run, "plan", *dev, "--detailed-exitcode")
 
 
 def creates(run: DemoRun) -> list[tuple[str, list[str]]]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from cli_support import GATEWAY_ID, TenantFixture, canary
+from cli_support import GATEWAY_ID, TenantFixture, canary, settled_requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -248,7 +248,16 @@ def names_in_space(client: QlikClient, space_id: str) -> list[str]:
     return sorted(c.name for c in client.connections.list(space_id=space_id))
 
 
+def journal_mark(tenant: TenantFixture) -> int:
+    """Return the number of requests so far, once the journal has settled.
+
+    The emulator records a request after its response has gone out, so a
+    count taken at once could miss the last request of the step before.
+    """
+    return len(settled_requests(tenant))
+
+
 def writes_since(tenant: TenantFixture, start: int) -> list[str]:
     """Return ``METHOD path`` of each write after the first ``start`` requests."""
-    entries = tenant.requests()[start:]
+    entries = settled_requests(tenant)[start:]
     return [f"{e.method} {e.path}" for e in entries if e.method != "GET"]

@@ -7,8 +7,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from apply_support import sync_commands_registered
-from cli_support import TenantFixture, canary, error_lines, settled_writes
+from apply_support import journal_mark, sync_commands_registered
+from cli_support import (
+    TenantFixture,
+    canary,
+    error_lines,
+    settled_requests,
+    settled_writes,
+)
 from click.testing import Result
 
 from qtc_connections.client import QlikClient
@@ -133,13 +139,13 @@ def test_apply_twice_reports_no_changes(
     sync: Callable[..., Result], manifest: Path, tenant: TenantFixture
 ) -> None:
     sync("apply", str(manifest), "--yes")
-    start = len(tenant.requests())
+    start = journal_mark(tenant)
 
     result = sync("apply", str(manifest))
 
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == "No changes."
-    writes = [e for e in tenant.requests()[start:] if e.method != "GET"]
+    writes = [e for e in settled_requests(tenant)[start:] if e.method != "GET"]
     assert writes == []
 
 
@@ -223,7 +229,7 @@ def test_saved_plan_refused_after_tenant_change(
     client.connections.patch(
         current.id, [{"op": "replace", "path": "/tags", "value": ["changed"]}]
     )
-    start = len(tenant.requests())
+    start = journal_mark(tenant)
 
     result = sync("apply", "--plan", str(saved))
 
@@ -234,7 +240,7 @@ def test_saved_plan_refused_after_tenant_change(
         "manifest changed since it was made"
     )
     assert error.endswith("nothing was written. Run qtc plan again.")
-    writes = [e for e in tenant.requests()[start:] if e.method != "GET"]
+    writes = [e for e in settled_requests(tenant)[start:] if e.method != "GET"]
     assert writes == []
 
 

@@ -13,6 +13,7 @@ from apply_support import (
     SyncRun,
     actions,
     change_named,
+    journal_mark,
     manifest_of,
     mysql_source,
     names_in_space,
@@ -113,7 +114,7 @@ def test_reapply_sends_no_writes(
         snowflake_target("TGT_Snowflake", key_path),
     )
     run.apply(manifest)
-    start = len(tenant.requests())
+    start = journal_mark(tenant)
 
     plan, result = run.apply(manifest)
 
@@ -127,7 +128,7 @@ def test_changed_property_sends_one_patch(
     run: SyncRun, tenant: TenantFixture, secrets: Secrets
 ) -> None:
     run.apply(manifest_of(mysql_source("SRC_MySQL")))
-    start = len(tenant.requests())
+    start = journal_mark(tenant)
 
     plan, result = run.apply(manifest_of(mysql_source("SRC_MySQL", username="loader")))
 
@@ -150,7 +151,7 @@ def test_changed_secret_is_detected(
     manifest = manifest_of(mysql_source("SRC_MySQL"))
     run.apply(manifest)
     rotated = secrets.set("QTC_TEST_MYSQL_PASSWORD", "rotated")
-    start = len(tenant.requests())
+    start = journal_mark(tenant)
 
     plan, result = run.apply(manifest)
 
@@ -188,7 +189,7 @@ def test_lost_state_gives_unknown_secrets(
     manifest = manifest_of(mysql_source("SRC_MySQL"), s3_target("TGT_S3"))
     run.apply(manifest)
     run.state_path.unlink()
-    start = len(tenant.requests())
+    start = journal_mark(tenant)
 
     plan, result = run.apply(manifest)
 
@@ -258,7 +259,7 @@ def test_tag_change_keeps_service_tag(
     run: SyncRun, tenant: TenantFixture, secrets: Secrets
 ) -> None:
     run.apply(manifest_of(mysql_source("SRC_MySQL", tags=("team-sales",))))
-    start = len(tenant.requests())
+    start = journal_mark(tenant)
 
     plan, result = run.apply(manifest_of(mysql_source("SRC_MySQL", tags=("ops",))))
 

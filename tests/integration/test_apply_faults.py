@@ -13,6 +13,7 @@ from apply_support import (
     SyncRun,
     actions,
     change_named,
+    journal_mark,
     manifest_of,
     mysql_source,
     names_in_space,
@@ -89,7 +90,7 @@ def test_lost_create_response_no_duplicate(
     )
 
     _, first = run.apply(three_sources())
-    start = len(tenant.requests())
+    start = journal_mark(tenant)
     again, second = run.apply(three_sources())
 
     assert statuses(first) == {

@@ -13,11 +13,12 @@ from apply_support import (
     actions,
     change_named,
     env_secret,
+    journal_mark,
     manifest_of,
     mysql_source,
     statuses,
 )
-from cli_support import GATEWAY_ID, TenantFixture
+from cli_support import GATEWAY_ID, TenantFixture, settled_requests
 
 from qtc_connections.catalog import raw_kind
 from qtc_connections.client import QlikClient
@@ -64,11 +65,11 @@ def test_plan_reads_tenant_sparingly(
     run.apply(manifest)
     # A new client has an empty api-specs cache, as a new run would.
     fresh = SyncRun(make_client(), run.tmp_path)
-    start = len(tenant.requests())
+    start = journal_mark(tenant)
 
     fresh.plan(manifest)
 
-    requests = [f"{e.method} {e.path}" for e in tenant.requests()[start:]]
+    requests = [f"{e.method} {e.path}" for e in settled_requests(tenant)[start:]]
     reads = [r for r in requests if r.startswith("GET /api/v1/data-connections/")]
     assert requests.count("GET /api/v1/spaces") == 1
     assert requests.count("GET /api/v1/data-connections") == 1
@@ -142,7 +143,7 @@ def test_invalid_entries_are_all_listed(
     unknown = DesiredConnection(
         name="SRC_Unknown", kind=raw_kind("repsrc_nosuchsource"), space=SPACE
     )
-    start = len(tenant.requests())
+    start = journal_mark(tenant)
 
     with pytest.raises(ValidationError) as raised:
         run.plan(manifest_of(bad_enum, unset, unknown))
@@ -156,7 +157,7 @@ def test_invalid_entries_are_all_listed(
     assert problems[2].startswith(
         "(no location): connection 'SRC_Unknown': 404 Not Found on GET"
     )
-    assert not [e for e in tenant.requests()[start:] if e.method != "GET"]
+    assert not [e for e in settled_requests(tenant)[start:] if e.method != "GET"]
 
 
 def test_secret_in_wrong_place_is_rejected(

@@ -10,6 +10,7 @@ from apply_support import (
     Secrets,
     SyncRun,
     actions,
+    journal_mark,
     manifest_of,
     mysql_source,
     names_in_space,
@@ -79,7 +80,7 @@ def test_prune_deletes_after_creates(
 ) -> None:
     space_id = tenant.space_id()
     create_outside(run.client, "AAA_LEGACY", space_id)
-    start = len(tenant.requests())
+    start = journal_mark(tenant)
 
     run.apply(manifest_of(mysql_source("SRC_MySQL")), prune=True)
 
@@ -115,7 +116,7 @@ def test_unmanaged_get_no_writes(
     create_outside(run.client, "LEGACY_1", tenant.space_id())
     manifest = manifest_of(mysql_source("SRC_MySQL"))
     run.apply(manifest)
-    start = len(tenant.requests())
+    start = journal_mark(tenant)
 
     plan, _ = run.apply(manifest)
 

@@ -143,7 +143,9 @@ class KindRegistry:
         if exact:
             return exact
         # A platform name alone, such as "mysql", is a prefix of its kinds.
-        prefixed = [candidate for candidate in names if candidate.startswith(f"{lowered}-")]
+        prefixed = [
+            candidate for candidate in names if candidate.startswith(f"{lowered}-")
+        ]
         if prefixed:
             return prefixed
         return difflib.get_close_matches(lowered, names, n=3, cutoff=0.6)
