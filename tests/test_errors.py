@@ -131,3 +131,17 @@ def test_error_tree_roots_at_qtc_error():
         value = getattr(errors, name)
         if isinstance(value, type) and issubclass(value, Exception):
             assert issubclass(value, errors.QtcError), name
+
+
+@pytest.mark.parametrize(
+    "secret", ['CANARY"quote_pw_1234', "CANARY\\back\\slash", "CANARY\ttab-pw"]
+)
+def test_escaped_secret_in_detail_redacted(secret):
+    import json
+
+    register_secret(secret)
+    detail = "got " + json.dumps({"password": secret})
+    body = {"errors": [{"code": "DCERROR-0010", "detail": detail}]}
+    message = str(ApiError.from_response(_response(400, body)))
+    assert "CANARY" not in message
+    assert "(sensitive)" in message

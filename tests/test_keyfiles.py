@@ -1,5 +1,6 @@
 import base64
 import json
+import os
 import pickle
 
 import pytest
@@ -380,3 +381,11 @@ def test_unchecked_file_keeps_own_name(key_files):
 def test_unchecked_file_rejects_empty(key_files):
     with pytest.raises(KeyFileError, match="is empty"):
         load_file_unchecked(key_files.empty)
+
+
+def test_named_pipe_key_file_rejected(tmp_path):
+    pipe = tmp_path / "key.p8"
+    os.mkfifo(pipe)
+    with pytest.raises(KeyFileError) as caught:
+        load_private_key(pipe, passphrase=None)
+    assert "is not a regular file" in str(caught.value)

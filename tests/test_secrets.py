@@ -389,3 +389,12 @@ def test_resolve_references_rejects_duplicates():
 
     with pytest.raises(SecretReferenceError, match="password is given twice"):
         resolve_references(references, stdin=_not_called, prompt=_not_called)
+
+
+def test_named_pipe_rejected_without_blocking(tmp_path):
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    reference = SecretReference.parse(f"file:{pipe}", name="password")
+    with pytest.raises(SecretReferenceError) as caught:
+        reference.resolve()
+    assert "is not a regular file" in str(caught.value)

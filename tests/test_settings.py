@@ -165,3 +165,36 @@ def test_oauth_used_without_api_key(tmp_path):
     )
     with settings.client() as client:
         assert isinstance(client._http.auth, OAuthClientCredentials)
+
+
+def test_environment_token_file_reference(tmp_path):
+    key = tmp_path / "key"
+    key.write_text(CANARY + "\n")
+    settings = load_settings(
+        environ={"QTC_TOKEN": f"file:{key}"}, profile_path=tmp_path / "x.toml"
+    )
+    assert settings.token is not None
+    assert settings.token.reveal() == CANARY
+
+
+def test_environment_secret_env_reference(tmp_path):
+    settings = load_settings(
+        environ={"QTC_CLIENT_SECRET": "env:OTHER", "OTHER": CANARY},
+        profile_path=tmp_path / "x.toml",
+    )
+    assert settings.client_secret is not None
+    assert settings.client_secret.reveal() == CANARY
+
+
+@pytest.mark.parametrize(
+    "key", ["short\nCANARYTOKH", "CANARY\\tok\x01en", "CANARY-tök-en"]
+)
+def test_api_key_with_control_characters_rejected(tmp_path, key):
+    settings = load_settings(
+        environ={"QTC_HOSTNAME": "a.eu.qlikcloud.com", "QTC_TOKEN": key},
+        profile_path=tmp_path / "x.toml",
+    )
+    with pytest.raises(ConfigError) as caught:
+        settings.client()
+    assert "CANARY" not in str(caught.value)
+    assert "control or non-ASCII character" in str(caught.value)

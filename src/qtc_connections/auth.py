@@ -72,6 +72,7 @@ class ApiKeyAuth(_TenantBearerAuth):
         key = api_key.reveal().strip()
         if not key:
             raise ConfigError("the API key is empty; set QTC_TOKEN to a valid key")
+        check_header_safe(key, "the API key")
         self._api_key = Secret(key)
 
     def auth_flow(
@@ -79,6 +80,24 @@ class ApiKeyAuth(_TenantBearerAuth):
     ) -> Generator[httpx.Request, httpx.Response, None]:
         self._attach(request, self._api_key.reveal())
         yield request
+
+
+def check_header_safe(value: str, what: str) -> None:
+    """Reject a credential that cannot travel in an HTTP header.
+
+    A line break, control character or non-ASCII character inside it would
+    make the HTTP library fail with an error that quotes the value, so the
+    check runs first and its message never shows the value.
+
+    Raises:
+        ConfigError: ``value`` holds such a character.
+    """
+    for char in value:
+        if not (" " < char <= "~"):
+            raise ConfigError(
+                f"{what} contains a space, line break, control or non-ASCII "
+                "character; check that the whole value, and only it, was copied"
+            )
 
 
 @dataclass
@@ -217,7 +236,7 @@ def _parse_token_response(
 ) -> tuple[str, float]:
     try:
         body = response.json()
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ConfigError(
             f"the token endpoint {response.request.url} did not return JSON; "
             "check QTC_HOSTNAME points at a Qlik Cloud tenant"

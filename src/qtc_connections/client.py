@@ -273,8 +273,11 @@ class QlikClient:
                 raise RequestTimeout(
                     f"timed out ({type(exc).__name__})", method=method, url=url
                 ) from exc
+            # A LocalProtocolError quotes the offending header value, which
+            # may be a credential, so only its type is shown.
+            detail = "" if isinstance(exc, httpx.LocalProtocolError) else f": {exc}"
             raise TransportError(
-                f"could not reach the tenant ({type(exc).__name__}: {exc}){self._tls_hint(exc)}",
+                f"could not reach the tenant ({type(exc).__name__}{detail}){self._tls_hint(exc)}",
                 method=method,
                 url=url,
             ) from exc
@@ -362,6 +365,11 @@ def decode_json(response: httpx.Response) -> Any:
     """
     try:
         return response.json()
+    except RecursionError as exc:
+        raise QtcError(
+            f"{response.request.method} {response.request.url}: the response "
+            "JSON is nested too deeply to read"
+        ) from exc
     except ValueError as exc:
         raise QtcError(
             f"{response.request.method} {response.request.url}: the response "

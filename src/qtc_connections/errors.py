@@ -314,7 +314,7 @@ def _parse_error_body(
 ) -> tuple[list[ApiErrorItem], str | None]:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return [], None
     if not isinstance(body, dict):
         return [], None

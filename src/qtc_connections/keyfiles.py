@@ -375,6 +375,9 @@ def load_file_unchecked(path: Path, *, file_name: str | None = None) -> KeyFile:
 
 
 def _read_file(path: Path) -> bytes:
+    # Opening a named pipe or a device would block or read forever.
+    if path.exists() and not path.is_dir() and not path.is_file():
+        _fail(path, "is not a regular file; give the path of the key file")
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_KEY_FILE_BYTES + 1)

@@ -10,6 +10,7 @@ all pass through it.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 
@@ -24,11 +25,16 @@ _values: set[str] = set()
 
 
 def register_secret(value: str) -> None:
-    """Remember ``value`` so that ``redact`` hides it from now on."""
+    """Remember ``value`` so that ``redact`` hides it from now on.
+
+    The escaped forms are registered too: a server that quotes a request
+    body writes a ``"`` or ``\\`` in a password as ``\\"`` or ``\\\\``, and an
+    HTTP library's error shows a bad header value as a Python bytes repr.
+    """
     if len(value) < MIN_SECRET_LENGTH:
         return
     with _lock:
-        _values.add(value)
+        _values.update(_escaped_forms(value))
         # A value may also travel as its single lines, for example a PEM
         # key quoted line by line in a server message.
         # PEM armour lines such as "-----BEGIN PRIVATE KEY-----" are left
@@ -38,7 +44,18 @@ def register_secret(value: str) -> None:
             if len(stripped) >= MIN_SECRET_LENGTH * 4 and not stripped.startswith(
                 "-----"
             ):
-                _values.add(stripped)
+                _values.update(_escaped_forms(stripped))
+
+
+def _escaped_forms(value: str) -> set[str]:
+    forms = {
+        value,
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        repr(value)[1:-1],
+        repr(value.encode("utf-8", "backslashreplace"))[2:-1],
+    }
+    return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
 
 
 def redact(text: str) -> str:

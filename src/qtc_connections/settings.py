@@ -5,7 +5,9 @@ Each setting is taken from the first place that has it:
 1. a command-line flag,
 2. an environment variable (``QTC_HOSTNAME``, ``QTC_TOKEN``,
    ``QTC_CLIENT_ID``, ``QTC_CLIENT_SECRET``, ``QTC_SPACE_ID``,
-   ``QTC_GATEWAY_ID``), named after the Postman variables,
+   ``QTC_GATEWAY_ID``), named after the Postman variables; ``QTC_TOKEN`` and
+   ``QTC_CLIENT_SECRET`` hold the value, or a reference ``env:NAME`` or
+   ``file:PATH``,
 3. a profile in the profile file (``profiles.toml`` in the user config
    directory, or the file ``QTC_CONFIG`` names), chosen by ``--profile``,
    ``QTC_PROFILE``, or else the profile called ``default``.
@@ -42,6 +44,9 @@ __all__ = ["PROFILE_KEYS", "Settings", "default_profile_path", "load_settings"]
 PROFILE_KEYS = frozenset(
     {"hostname", "token", "client_id", "client_secret", "scope", "space", "gateway_id"}
 )
+
+# A secret variable whose value starts with one of these is a reference.
+_REFERENCE_PREFIXES = ("env:", "file:")
 
 _ENVIRONMENT = {
     "hostname": "QTC_HOSTNAME",
@@ -205,8 +210,15 @@ class _Layers:
             )
 
         env_value = self.environ.get(variable)
+        if env_value and env_value.startswith(_REFERENCE_PREFIXES):
+            # QTC_TOKEN=file:PATH keeps the key itself out of the environment.
+            self.sources[key] = "environment"
+            reference = SecretReference.parse(env_value, name=variable)
+            return reference.resolve(
+                stdin=read_stdin, prompt=prompt, environ=self.environ
+            )
         if env_value:
-            # The environment variable is itself the reference: it holds the value.
+            # Otherwise the environment variable holds the value itself.
             self.sources[key] = "environment"
             return Secret(env_value)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -43,6 +44,11 @@ class Tenant:
                 "the tenant hostname is empty; set QTC_HOSTNAME or pass --hostname"
             )
         if "://" not in text:
+            if text.count(":") > 1 and not text.startswith("["):
+                raise ConfigError(
+                    f"invalid tenant hostname {hostname!r}: write an IPv6 address in "
+                    "brackets, such as http://[::1]:8080"
+                )
             text = f"https://{text}"
 
         try:
@@ -105,11 +111,39 @@ def _check_url_parts(original: str, url: httpx.URL) -> None:
             f"query or fragment; use just the host, such as "
             f"{url.host!r}"
         )
+    if not _valid_host(url.host):
+        raise ConfigError(
+            f"invalid tenant hostname {original!r}: {url.host!r} is not a valid "
+            "host name; use the tenant host, such as acme.eu.qlikcloud.com"
+        )
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ConfigError(
+            f"invalid tenant hostname {original!r}: port {url.port} is outside 1 to 65535"
+        )
     if url.scheme == "http" and not is_loopback(url.host):
         raise ConfigError(
             f"invalid tenant hostname {original!r}: plain http is allowed only "
             "for loopback hosts; use https"
         )
+
+
+# One DNS label: letters, digits and hyphens, not starting or ending with a
+# hyphen, at most 63 characters (RFC 1123).
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.IGNORECASE)
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        pass
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = ascii_host.rstrip(".").split(".")
+    return len(ascii_host) <= 253 and all(_LABEL.match(label) for label in labels)
 
 
 def is_loopback(host: str) -> bool:

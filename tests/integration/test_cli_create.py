@@ -22,6 +22,7 @@ from cli_support import (
     create_flags,
     leaked_fragments,
     member_key,
+    settled_requests,
     settled_writes,
     write_key_material,
 )
@@ -255,8 +256,12 @@ def test_create_secret_from_stdin(qtc: Qtc, tenant: TenantFixture) -> None:
     assert leaked_fragments(result, [password]) == []
 
 
-def test_create_secret_from_prompt(qtc: Qtc, tenant: TenantFixture) -> None:
+def test_create_secret_from_prompt(
+    qtc: Qtc, tenant: TenantFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     password = canary("prompt-password")
+    # CliRunner feeds input through a pipe; a person would type at a terminal.
+    monkeypatch.setattr("qtc_connections.cli.output.stdin_is_terminal", lambda: True)
 
     result = qtc(
         "connections",
@@ -276,8 +281,30 @@ def test_create_secret_from_prompt(qtc: Qtc, tenant: TenantFixture) -> None:
     assert result.exit_code == 0, result.output
     assert UUID.fullmatch(connection_id), result.stdout
     assert "password: " in result.stderr
+    assert "password: : " not in result.stderr
     assert tenant.server.emulator.secret_matches(connection_id, "password", password)
     assert leaked_fragments(result, [password]) == []
+
+
+def test_prompt_without_terminal_rejected(qtc: Qtc, tenant: TenantFixture) -> None:
+    result = qtc(
+        "connections",
+        "create",
+        "--kind",
+        "mysql-source",
+        "--name",
+        "SRC_NoTerminal",
+        *MYSQL_PLAIN,
+        "--secret",
+        "password=prompt",
+        input="typed\n",
+    )
+
+    assert result.exit_code == 1
+    assert (
+        "cannot prompt for password: standard input is not a terminal" in result.stderr
+    )
+    assert settled_requests(tenant) == []
 
 
 def test_create_plain_unencrypted_key(

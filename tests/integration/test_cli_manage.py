@@ -576,8 +576,14 @@ def test_delete_json_output(qtc: Qtc, mysql: MySQLConnection) -> None:
     assert json.loads(result.stdout) == {"id": mysql.id, "deleted": True}
 
 
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    # CliRunner feeds input through a pipe; a person would answer at a terminal.
+    monkeypatch.setattr("qtc_connections.cli.output.stdin_is_terminal", lambda: True)
+
+
 def test_delete_confirmed_at_prompt(
-    qtc: Qtc, tenant: TenantFixture, mysql: MySQLConnection
+    qtc: Qtc, tenant: TenantFixture, mysql: MySQLConnection, terminal: None
 ) -> None:
     result = qtc("connections", "delete", mysql.name, input="y\n")
 
@@ -587,11 +593,26 @@ def test_delete_confirmed_at_prompt(
 
 
 def test_delete_declined_at_prompt(
-    qtc: Qtc, client: QlikClient, tenant: TenantFixture, mysql: MySQLConnection
+    qtc: Qtc,
+    client: QlikClient,
+    tenant: TenantFixture,
+    mysql: MySQLConnection,
+    terminal: None,
 ) -> None:
     result = qtc("connections", "delete", mysql.name, input="n\n")
 
     assert result.exit_code == 1
+    assert deletes(tenant) == []
+    assert client.connections.get(mysql.id).name == mysql.name
+
+
+def test_delete_without_terminal_needs_yes(
+    qtc: Qtc, client: QlikClient, tenant: TenantFixture, mysql: MySQLConnection
+) -> None:
+    result = qtc("connections", "delete", mysql.name, input="y\n")
+
+    assert result.exit_code == 2
+    assert "standard input is not a terminal; pass --yes" in result.stderr
     assert deletes(tenant) == []
     assert client.connections.get(mysql.id).name == mysql.name
 

@@ -12,6 +12,7 @@ from qtc_connections.errors import (
     ConnectionExistsError,
     InputError,
     NotFoundError,
+    QtcError,
     ResolutionError,
     TransportError,
 )
@@ -184,9 +185,16 @@ class DataConnections:
         try:
             response = self._client.request("POST", CONNECTIONS_PATH, json=body)
         except TransportError as lost:
-            recovered = self._find_in_space(name, space_id)
+            cause = type(lost.__cause__ or lost).__name__
+            try:
+                recovered = self._find_in_space(name, space_id)
+            except QtcError as lookup:
+                raise type(lost)(
+                    f"no response to the create of {name!r} ({cause}), and looking it up by name failed too ({type(lookup).__name__}); the tenant may have created it, so check with 'qtc connections get' before creating it again",
+                    method=lost.method,
+                    url=lost.url,
+                ) from lost
             if recovered is None:
-                cause = type(lost.__cause__ or lost).__name__
                 raise type(lost)(
                     f"no response to the create of {name!r} ({cause}) and no connection of that name exists yet; the tenant may still create it, so check with 'qtc connections get' before creating it again",
                     method=lost.method,

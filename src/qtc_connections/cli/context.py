@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from qtc_connections.cli.output import prompt_secret
 from qtc_connections.client import QlikClient
 from qtc_connections.settings import Settings, load_settings
 
@@ -29,7 +30,7 @@ def tenant_options(func: F) -> F:
         click.option(
             "--token",
             metavar="REF",
-            help="API key as a reference: env:NAME, file:PATH or - [env QTC_TOKEN].",
+            help="API key as a reference: env:NAME, file:PATH or - [env QTC_TOKEN: the key, or env:NAME or file:PATH].",
         ),
         click.option(
             "--client-id",
@@ -95,7 +96,7 @@ class TenantContext:
                 flags=self.flags,
                 profile=self.profile,
                 read_stdin=_read_stdin,
-                prompt=_prompt_secret,
+                prompt=prompt_secret,
             )
         return self._settings
 
@@ -110,8 +111,3 @@ class TenantContext:
 
 def _read_stdin() -> str:
     return sys.stdin.read()
-
-
-def _prompt_secret(label: str) -> str:
-    value: str = click.prompt(label, hide_input=True, err=True)
-    return value

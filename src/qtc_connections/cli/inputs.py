@@ -28,6 +28,7 @@ from qtc_connections.catalog import (
     kind_for_data_source,
     raw_kind,
 )
+from qtc_connections.cli.output import prompt_secret
 from qtc_connections.client import QlikClient
 from qtc_connections.errors import InputError
 from qtc_connections.keyfiles import KeyFile, load_key_file
@@ -105,7 +106,7 @@ class FlagInputs:
             name: Path(text).expanduser()
             for name, text in _unique_assignments(key_files, "--key-file").items()
         }
-        secrets = resolve_references(references, prompt=_prompt_hidden)
+        secrets = resolve_references(references, prompt=prompt_secret)
         return cls(plain=plain, secrets=secrets, key_files=paths)
 
     def load_files(self, kind: Kind) -> dict[str, KeyFile]:
@@ -326,8 +327,3 @@ def _unique_assignments(values: tuple[str, ...], flag: str) -> dict[str, str]:
             raise InputError(f"{flag} {name} is given twice; give each property once")
         parsed[name] = value
     return parsed
-
-
-def _prompt_hidden(label: str) -> str:
-    value: str = click.prompt(label, hide_input=True, err=True)
-    return value

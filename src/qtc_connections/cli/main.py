@@ -105,4 +105,15 @@ def main() -> None:
     except KeyboardInterrupt:
         echo_error("interrupted")
         sys.exit(130)
+    except Exception as exc:
+        # A bug, or a failure no library error covers: one line for the
+        # user, and the traceback only on request, because it can show
+        # local values.
+        if logging.getLogger("qtc_connections").isEnabledFor(logging.DEBUG):
+            logging.getLogger("qtc_connections").exception("unexpected error")
+        echo_error(
+            f"unexpected {type(exc).__name__}: {exc}; run again with --debug for "
+            "the traceback, and report it if it persists"
+        )
+        sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)

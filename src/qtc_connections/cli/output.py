@@ -8,6 +8,7 @@ reaching a terminal or a CI log.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -76,3 +77,27 @@ def _cell(value: object) -> str:
 
 def _join(values: Sequence[str], widths: Sequence[int]) -> str:
     return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+
+
+def prompt_secret(label: str) -> str:
+    """Ask for a secret on the terminal without echoing it.
+
+    Raises:
+        SecretReferenceError: standard input is not a terminal, as in CI,
+            where a prompt would block or read the wrong input.
+    """
+    from qtc_connections.errors import SecretReferenceError
+
+    name = label.rstrip().rstrip(":")
+    if not stdin_is_terminal():
+        raise SecretReferenceError(
+            f"cannot prompt for {name}: standard input is not a terminal; "
+            "use env:NAME, file:PATH or - instead of prompt"
+        )
+    value: str = click.prompt(name, hide_input=True, err=True)
+    return value
+
+
+def stdin_is_terminal() -> bool:
+    """Return whether standard input is a terminal that a person can type at."""
+    return sys.stdin.isatty()

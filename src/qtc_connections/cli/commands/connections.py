@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from qtc_connections.api.models import Connection
+from qtc_connections.cli import output
 from qtc_connections.cli.context import TenantContext, tenant_options
 from qtc_connections.cli.inputs import (
     FlagInputs,
@@ -16,7 +17,12 @@ from qtc_connections.cli.inputs import (
     create_connection,
     patch_connection,
 )
-from qtc_connections.cli.output import emit, emit_json, output_options, render_table
+from qtc_connections.cli.output import (
+    emit,
+    emit_json,
+    output_options,
+    render_table,
+)
 from qtc_connections.client import QlikClient
 from qtc_connections.errors import NotFoundError
 
@@ -89,7 +95,7 @@ def list_connections(
     else:
         rows = [(c.id, c.name, c.data_source_id, c.space_id, c.updated) for c in found]
         emit(render_table(["ID", "NAME", "DATA SOURCE", "SPACE", "UPDATED"], rows))
-        emit(f"{len(found)} connections", err=True)
+        emit(f"{len(found)} connection{'' if len(found) == 1 else 's'}", err=True)
 
 
 @connections.command("get")
@@ -276,6 +282,10 @@ def delete(
         emit(f"{connection} does not exist; nothing to delete", err=True)
         return
     if not yes:
+        if not output.stdin_is_terminal():
+            raise click.UsageError(
+                "deleting needs confirmation, but standard input is not a terminal; pass --yes"
+            )
         click.confirm(
             f"Delete connection {found.name} ({found.id})?", abort=True, err=True
         )

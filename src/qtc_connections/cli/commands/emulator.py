@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sqlite3
 from pathlib import Path
 
 import click
@@ -87,6 +88,7 @@ def serve(
     """
     from qtc_connections.emulator import EmulatorConfig, EmulatorServer, RateLimits
 
+    host = host.strip("[]")
     if not is_loopback(host):
         raise click.BadParameter(
             f"{host!r} is not a loopback address; the emulator listens only on "
@@ -100,8 +102,19 @@ def serve(
         read_per_minute=read_limit, write_per_minute=write_limit
     )
 
-    server = EmulatorServer(config, host=host, port=port)
-    server.start()
+    try:
+        server = EmulatorServer(config, host=host, port=port)
+    except sqlite3.Error as exc:
+        raise click.BadParameter(
+            f"cannot open the database {db_path!r} ({exc}); give a writable SQLite file path in an existing folder, or :memory:",
+            param_hint="--db",
+        ) from exc
+    try:
+        server.start()
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port, or 0 for a free one"
+        ) from exc
     try:
         if key_file is not None:
             _write_private(key_file, api_key + "\n")
@@ -115,7 +128,11 @@ def serve(
                     {"url": server.url, "key_file": str(key_file) if key_file else None}
                 )
             )
-        where = f"; API key in {key_file}" if key_file else ""
+        where = (
+            f"; API key in {key_file}"
+            if key_file
+            else "; the API key is not saved: pass --key-file PATH to use it with qtc"
+        )
         emit(f"emulator listening on {server.url}{where}", err=True)
         server.serve_forever()
     finally:

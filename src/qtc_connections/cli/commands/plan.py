@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from qtc_connections.cli.context import TenantContext, tenant_options
-from qtc_connections.cli.output import emit, emit_json
+from qtc_connections.cli.output import emit, emit_json, prompt_secret
 from qtc_connections.errors import InputError
 from qtc_connections.sync.fingerprint import Fingerprinter
 from qtc_connections.sync.plan import Plan, build_plan, render_plan
@@ -220,7 +220,7 @@ def prepare_plan(
         prune=inputs.prune,
         resend_secrets=inputs.resend_secrets,
         default_space=context.settings.space,
-        prompt=_prompt_hidden,
+        prompt=prompt_secret,
     )
     return plan, state
 
@@ -260,11 +260,6 @@ def _write_plan_file(path: Path, document: Mapping[str, Any]) -> None:
         raise InputError(
             f"cannot write the plan file {path} ({exc.strerror or exc})"
         ) from exc
-
-
-def _prompt_hidden(label: str) -> str:
-    value: str = click.prompt(label, hide_input=True, err=True)
-    return value
 
 
 @click.command("plan")

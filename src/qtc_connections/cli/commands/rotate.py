@@ -19,7 +19,7 @@ import click
 from qtc_connections.api.models import Connection
 from qtc_connections.catalog import Kind, get_kind, kind_for_data_source
 from qtc_connections.cli.context import TenantContext, tenant_options
-from qtc_connections.cli.output import emit, emit_json, render_table
+from qtc_connections.cli.output import emit, emit_json, prompt_secret, render_table
 from qtc_connections.client import QlikClient
 from qtc_connections.errors import InputError
 from qtc_connections.properties import parse_assignment
@@ -260,7 +260,7 @@ def _read_secrets(
         references.append(SecretReference.parse(reference, name=name))
     if passphrase_ref is not None:
         references.append(SecretReference.parse(passphrase_ref, name=PASSPHRASE_OPTION))
-    return resolve_references(references, prompt=_prompt_hidden)
+    return resolve_references(references, prompt=prompt_secret)
 
 
 def _key_file_paths(key_files: tuple[str, ...]) -> dict[str, Path]:
@@ -273,11 +273,6 @@ def _key_file_paths(key_files: tuple[str, ...]) -> dict[str, Path]:
             )
         paths[name] = Path(path).expanduser()
     return paths
-
-
-def _prompt_hidden(label: str) -> str:
-    value: str = click.prompt(label, hide_input=True, err=True)
-    return value
 
 
 def _select(
@@ -459,7 +454,7 @@ def keygen_snowflake(
     unset the old key. The private key and passphrase are never printed.
     """
     reference = SecretReference.parse(passphrase_ref, name=PASSPHRASE_OPTION)
-    passphrase = reference.resolve(prompt=_prompt_hidden)
+    passphrase = reference.resolve(prompt=prompt_secret)
     key = generate_snowflake_key(out, passphrase, force=force)
     set_statement = snowflake_set_statement(user, key)
     unset_statement = snowflake_unset_statement(user)
