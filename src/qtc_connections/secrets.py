@@ -303,7 +303,9 @@ class SecretReference:
     def _read_file_bytes(self, path: Path) -> bytes:
         # Opening a named pipe or a device would block or read forever.
         if path.exists() and not path.is_dir() and not path.is_file():
-            self._fail(f"{path} is not a regular file; give the path of the secret file")
+            self._fail(
+                f"{path} is not a regular file; give the path of the secret file"
+            )
         try:
             with path.open("rb") as handle:
                 return handle.read(MAX_SECRET_FILE_BYTES + 1)
