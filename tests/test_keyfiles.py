@@ -389,3 +389,22 @@ def test_named_pipe_key_file_rejected(tmp_path):
     with pytest.raises(KeyFileError) as caught:
         load_private_key(pipe, passphrase=None)
     assert "is not a regular file" in str(caught.value)
+
+
+def test_short_rsa_key_rejected(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    path = tmp_path / "short.p8"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    with pytest.raises(KeyFileError) as caught:
+        load_private_key(path, passphrase=None)
+    assert "1024-bit RSA key" in str(caught.value)
+    assert "at least 2048 bits" in str(caught.value)

@@ -207,3 +207,19 @@ def test_parse_assignment_rejects_without_echo(text):
 
     assert CANARY not in str(caught.value.args[0])
     assert "NAME=VALUE" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        (" SRC", "has spaces at either end"),
+        ("SRC\t", "has spaces at either end"),
+        ("SRC\rFAKE", "contains a control character"),
+        ("SRC\x1b[2J", "contains a control character"),
+    ],
+)
+def test_connection_name_rejected(name, fragment):
+    with pytest.raises(InputError) as caught:
+        ConnectionInput(kind=get_kind("mysql-source"), name=name)
+    assert fragment in str(caught.value)
+    assert "\r" not in str(caught.value)

@@ -46,6 +46,9 @@ __all__ = [
 # path, and reading it whole could exhaust memory.
 MAX_KEY_FILE_BYTES = 1024 * 1024
 
+# Snowflake's key-pair authentication guide asks for a 2048-bit RSA key.
+MIN_RSA_KEY_BITS = 2048
+
 _PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
 
 # PKCS#8 labels, then the traditional (OpenSSL) ones that cryptography reads.
@@ -184,6 +187,13 @@ def load_private_key(
             path,
             f"contains {_key_type_name(key)} private key, but Snowflake key "
             "pairs are RSA; generate an RSA key in PKCS#8 format",
+        )
+    if key.key_size < MIN_RSA_KEY_BITS:
+        _fail(
+            path,
+            f"contains a {key.key_size}-bit RSA key, but Snowflake key-pair "
+            f"authentication needs at least {MIN_RSA_KEY_BITS} bits; generate a new key "
+            "(qtc keygen snowflake)",
         )
 
     state = "encrypted" if encrypted else "not encrypted"

@@ -73,6 +73,7 @@ class ConnectionInput:
 
         if not self.name.strip():
             raise InputError("connection name is empty; give a name")
+        check_connection_name(self.name)
         self._check_given_once()
 
     def _check_given_once(self) -> None:
@@ -104,6 +105,26 @@ class BuiltProperties:
 
     payload: dict[str, object] = field(repr=False)
     redacted: dict[str, object]
+
+
+def check_connection_name(name: str) -> None:
+    """Reject a name with surrounding spaces or control characters.
+
+    Surrounding spaces make two names look equal that the tenant keeps
+    apart, and a carriage return or escape in a name can rewrite the line
+    a terminal or CI log shows.
+
+    Raises:
+        InputError: the name has either; the message shows it escaped.
+    """
+    if name != name.strip():
+        raise InputError(
+            f"connection name {name!r} has spaces at either end; remove them"
+        )
+    if any(ord(char) < 32 or ord(char) == 127 for char in name):
+        raise InputError(
+            f"connection name {name!r} contains a control character such as a line break; remove it"
+        )
 
 
 def gateway_value(kind: Kind, gateway_id: str | None) -> str | None:
