@@ -210,3 +210,20 @@ def test_folder_as_key_fails_clearly(tmp_path: Path) -> None:
         f"cannot read the fingerprint key file {tmp_path} (Is a directory); set "
         f"{FINGERPRINT_KEY_ENV_VAR} to a readable path"
     )
+
+
+def test_key_from_environment_wins(tmp_path, monkeypatch):
+    monkeypatch.setenv("QTC_FINGERPRINT_KEY", "ab" * 32)
+    monkeypatch.setenv("QTC_FINGERPRINT_KEY_FILE", str(tmp_path / "unused.key"))
+    fingerprinter = Fingerprinter.from_key_file()
+    assert fingerprinter.key == bytes.fromhex("ab" * 32)
+    assert not (tmp_path / "unused.key").exists()
+
+
+@pytest.mark.parametrize("value", ["CANARY-not-hex", "ab" * 31, "zz" * 32])
+def test_bad_environment_key_rejected(monkeypatch, value):
+    monkeypatch.setenv("QTC_FINGERPRINT_KEY", value)
+    with pytest.raises(ConfigError) as caught:
+        Fingerprinter.from_key_file()
+    assert "64 hexadecimal characters" in str(caught.value)
+    assert value not in str(caught.value)

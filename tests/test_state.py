@@ -16,6 +16,7 @@ from qtc_connections.sync.state import (
     ConnectionKey,
     StateFile,
     default_state_path,
+    release_locks,
     write_file_atomically,
 )
 
@@ -244,3 +245,39 @@ def test_atomic_write_replaces_content(tmp_path: Path) -> None:
 
     assert path.read_text() == "second"
     assert sorted(p.name for p in path.parent.iterdir()) == ["file.json"]
+
+
+def test_exclusive_load_rejects_second_process(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / ".qtc-state.json"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import fcntl, os, sys, time; "
+                "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600); "
+                "fcntl.flock(fd, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(30)"
+            ),
+            str(tmp_path / ".qtc-state.json.lock"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(ConfigError) as caught:
+            StateFile.load(path, exclusive=True)
+        assert "in use by another qtc apply" in str(caught.value)
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    time.sleep(0.1)
+    StateFile.load(path, exclusive=True)
+    release_locks()

@@ -56,8 +56,8 @@ def test_prune_deletes_only_listed(
 ) -> None:
     space_id = tenant.space_id()
     other_space_id = tenant.space_id(OTHER_SPACE)
+    run.apply(manifest_of(mysql_source("SRC_MySQL"), mysql_source("SRC_Old")))
     create_outside(run.client, "LEGACY_1", space_id)
-    create_outside(run.client, "LEGACY_2", space_id)
     create_outside(run.client, "ELSEWHERE", other_space_id)
     manifest = manifest_of(mysql_source("SRC_MySQL"))
 
@@ -65,21 +65,31 @@ def test_prune_deletes_only_listed(
     deletes = sorted(c.name for c in plan.changes if c.action.value == "delete")
     _, result = run.apply(manifest, prune=True)
 
-    assert deletes == ["LEGACY_1", "LEGACY_2"]
-    assert statuses(result) == {
-        "SRC_MySQL": "created",
-        "LEGACY_1": "deleted",
-        "LEGACY_2": "deleted",
-    }
-    assert names_in_space(run.client, space_id) == ["SRC_MySQL"]
+    assert deletes == ["SRC_Old"]
+    assert actions(plan)["LEGACY_1"] == "unmanaged"
+    assert statuses(result) == {"SRC_Old": "deleted"}
+    assert names_in_space(run.client, space_id) == ["LEGACY_1", "SRC_MySQL"]
     assert names_in_space(run.client, other_space_id) == ["ELSEWHERE"]
+
+
+def test_prune_spares_other_manifests(
+    client: QlikClient, tenant: TenantFixture, secrets: Secrets, tmp_path: Path
+) -> None:
+    first = SyncRun(client, tmp_path / "first")
+    second = SyncRun(client, tmp_path / "second")
+    first.apply(manifest_of(mysql_source("SRC_First")))
+    second.apply(manifest_of(mysql_source("SRC_Second")))
+
+    plan = first.plan(manifest_of(mysql_source("SRC_First")), prune=True)
+
+    assert actions(plan)["SRC_Second"] == "unmanaged"
+    assert not plan.has_changes
 
 
 def test_prune_deletes_after_creates(
     run: SyncRun, tenant: TenantFixture, secrets: Secrets
 ) -> None:
-    space_id = tenant.space_id()
-    create_outside(run.client, "AAA_LEGACY", space_id)
+    run.apply(manifest_of(mysql_source("AAA_Old")))
     start = journal_mark(tenant)
 
     run.apply(manifest_of(mysql_source("SRC_MySQL")), prune=True)
@@ -132,3 +142,23 @@ def test_prune_forgets_deleted_state(
     run.apply(manifest_of(mysql_source("SRC_A")), prune=True)
 
     assert [key.name for key in run.state().keys()] == ["SRC_A"]
+
+
+def test_kind_change_rejected_before_writes(
+    run: SyncRun, tenant: TenantFixture, secrets: Secrets
+) -> None:
+    from dataclasses import replace
+
+    from qtc_connections.catalog import get_kind
+    from qtc_connections.errors import ValidationError
+
+    run.apply(manifest_of(mysql_source("SRC_Switch")))
+    start = journal_mark(tenant)
+    changed = replace(mysql_source("SRC_Switch"), kind=get_kind("mysql-target"))
+
+    with pytest.raises(ValidationError) as caught:
+        run.plan(manifest_of(changed))
+
+    assert "is a repsrc_mysql connection on the tenant" in str(caught.value)
+    assert "declares reptgt_qdimysql" in str(caught.value)
+    assert writes_since(tenant, start) == []

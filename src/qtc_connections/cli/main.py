@@ -21,6 +21,7 @@ from qtc_connections.cli.commands import (
     export,
     kinds,
     plan,
+    postman,
     rotate,
     sources,
     spaces,
@@ -68,6 +69,7 @@ cli.add_command(apply.apply)
 cli.add_command(export.export)
 cli.add_command(rotate.rotate)
 cli.add_command(rotate.keygen)
+cli.add_command(postman.postman)
 cli.add_command(emulator.emulator)
 
 

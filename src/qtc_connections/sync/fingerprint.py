@@ -7,9 +7,12 @@ HMAC-SHA256 of each value under a per-user key that lives outside the
 state. Without that key a fingerprint cannot be used to test guesses of
 the value, so a leaked state file alone reveals nothing.
 
-The key is 32 random bytes in a file readable by its owner only: the file
-that ``QTC_FINGERPRINT_KEY_FILE`` names, else ``fingerprint.key`` in
-``platformdirs.user_data_dir("qtc")``. It is created on first use.
+The key is 32 random bytes. In CI, where each runner starts empty, give it
+as ``QTC_FINGERPRINT_KEY`` (64 hexadecimal characters, from the CI's secret
+store), so that every run uses the same key. Otherwise it is kept in a file
+readable by its owner only: the file that ``QTC_FINGERPRINT_KEY_FILE``
+names, else ``fingerprint.key`` in ``platformdirs.user_data_dir("qtc")``,
+created on first use.
 """
 
 from __future__ import annotations
@@ -47,6 +50,23 @@ FINGERPRINT_PREFIX = "hmac-sha256:"
 
 # Separates fingerprints of this scheme from any other use of the same key.
 _DOMAIN = b"qtc-connections secret fingerprint v1"
+
+
+FINGERPRINT_KEY_VALUE_ENV_VAR = "QTC_FINGERPRINT_KEY"
+
+
+def _key_from_hex(text: str) -> bytes:
+    try:
+        key = bytes.fromhex(text.strip())
+    except ValueError:
+        key = b""
+    if len(key) != KEY_BYTES:
+        # The value is a secret, so the message does not repeat it.
+        raise ConfigError(
+            f"{FINGERPRINT_KEY_VALUE_ENV_VAR} must be {KEY_BYTES * 2} hexadecimal "
+            "characters; make one with: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    return key
 
 
 def default_key_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -148,9 +168,16 @@ class Fingerprinter:
     def from_key_file(cls, path: Path | None = None) -> Fingerprinter:
         """Load the key (creating it if needed) from ``path`` or the default path.
 
+        ``QTC_FINGERPRINT_KEY``, when set, wins over any file.
+
         Raises:
-            ConfigError: as ``load_or_create_key``.
+            ConfigError: as ``load_or_create_key``, or the variable is not
+                64 hexadecimal characters.
         """
+        if path is None:
+            from_environment = os.environ.get(FINGERPRINT_KEY_VALUE_ENV_VAR)
+            if from_environment:
+                return cls(_key_from_hex(from_environment))
         return cls(load_or_create_key(path or default_key_path()))
 
     def secret(self, value: Secret, context: Sequence[str]) -> str:

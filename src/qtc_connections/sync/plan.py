@@ -638,6 +638,16 @@ class _Planner:
         return prints
 
     def _diff(self, item: _Desired, resolved: _Resolved, current: Connection) -> Change:
+        wanted = resolved.connection.kind.data_source_id
+        if current.data_source_id and current.data_source_id != wanted:
+            # A PATCH cannot change a connection's data source; the tenant
+            # would reject the new kind's properties one by one.
+            raise ValidationError(
+                "plan",
+                [
+                    f"{item.entry.where('kind')}: {item.key.name} is a {current.data_source_id} connection on the tenant (id {current.id}), but the manifest declares {wanted}; a connection's data source cannot change, so give the new connection another name, or delete the old one first"
+                ],
+            )
         current_properties = current.connection_properties or {}
         properties = _property_changes(resolved.plain, current_properties)
         tags = _tag_change(current.tags, item.entry.tags)
@@ -692,7 +702,6 @@ class _Planner:
         space_names: Mapping[str, str],
         prune: bool,
     ) -> list[Change]:
-        action = Action.DELETE if prune else Action.UNMANAGED
         changes = []
         for space_id, by_name in listed.items():
             for name, connections in by_name.items():
@@ -700,12 +709,23 @@ class _Planner:
                 if key in desired:
                     continue
                 for connection in connections:
+                    action = (
+                        Action.DELETE
+                        if prune and self._managed(key, connection)
+                        else Action.UNMANAGED
+                    )
                     changes.append(
                         _undeclared_change(
                             action, key, space_names[space_id], connection
                         )
                     )
         return changes
+
+    def _managed(self, key: ConnectionKey, connection: Connection) -> bool:
+        # Prune deletes only what this state file applied, so that two
+        # manifests sharing a space, or connections made by hand, are safe.
+        recorded = self.state.get(key)
+        return recorded is not None and recorded.connection_id == connection.id
 
     def _notes(self, changes: Sequence[Change]) -> tuple[str, ...]:
         notes = []

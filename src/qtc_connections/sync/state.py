@@ -18,6 +18,7 @@ is killed leaves either the old state or the new one, never a torn file.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
@@ -101,13 +102,20 @@ class StateFile:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, path: Path) -> StateFile:
+    def load(cls, path: Path, *, exclusive: bool = False) -> StateFile:
         """Read the state at ``path``; a missing file gives an empty state.
+
+        With ``exclusive``, first take an advisory lock on ``<path>.lock``
+        that lasts until the process ends, so that two applies sharing a
+        state file cannot overwrite each other's records.
 
         Raises:
             ConfigError: the file cannot be read, is not JSON, or is not a
-                state file of this version.
+                state file of this version; or, with ``exclusive``, another
+                process holds the lock.
         """
+        if exclusive:
+            _lock_for_process(path)
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -244,6 +252,34 @@ class StateFile:
                 "its secrets as unknown"
             ) from exc
         self.existed = True
+
+
+# Lock files held by this process, kept open so that their locks last.
+_held_locks: dict[Path, int] = {}
+
+
+def _lock_for_process(path: Path) -> None:
+    lock_path = path.with_name(f"{path.name}.lock")
+    if lock_path in _held_locks:
+        return
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise ConfigError(
+            f"the state file {path} is in use by another qtc apply; wait for it to "
+            "finish, or give each run its own --state"
+        ) from None
+    _held_locks[lock_path] = descriptor
+
+
+def release_locks() -> None:
+    """Release every state lock this process holds (for tests and long runs)."""
+    for descriptor in _held_locks.values():
+        os.close(descriptor)
+    _held_locks.clear()
 
 
 def _invalid(path: Path, problem: str) -> ConfigError:

@@ -109,7 +109,7 @@ def apply(
     )
     inputs, saved_checksum = _inputs(fresh, plan_path)
     context = TenantContext.from_options(options)
-    built, state = prepare_plan(context, inputs)
+    built, state = prepare_plan(context, inputs, exclusive=True)
     if plan_path is not None and saved_checksum is not None:
         _check_saved_plan(plan_path, saved_checksum, built)
 

@@ -191,9 +191,12 @@ def _invalid_plan(path: Path, problem: str) -> InputError:
 
 
 def prepare_plan(
-    context: TenantContext, inputs: ManifestInputs
+    context: TenantContext, inputs: ManifestInputs, *, exclusive: bool = False
 ) -> tuple[Plan, StateFile]:
     """Load the manifest and the state, read the tenant, and build the plan.
+
+    ``exclusive`` locks the state file for the rest of the process, as
+    apply needs; see ``StateFile.load``.
 
     Raises:
         click.UsageError: no manifest file was given.
@@ -211,7 +214,9 @@ def prepare_plan(
         environment=inputs.environment,
         variables=dict(inputs.variables),
     )
-    state = StateFile.load(inputs.state_path or default_state_path(manifest.files))
+    state = StateFile.load(
+        inputs.state_path or default_state_path(manifest.files), exclusive=exclusive
+    )
     plan = build_plan(
         context.client,
         manifest,

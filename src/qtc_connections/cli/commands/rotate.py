@@ -441,10 +441,17 @@ def keygen() -> None:
     required=True,
     help="Snowflake user the key is for, named in the ALTER USER statements.",
 )
+@click.option(
+    "--slot",
+    type=click.IntRange(1, 2),
+    default=2,
+    show_default=True,
+    help="Key column for the new key: 2 is RSA_PUBLIC_KEY_2; use 1 when the current key is in RSA_PUBLIC_KEY_2.",
+)
 @click.option("--force", is_flag=True, help="Replace an existing file at PATH.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def keygen_snowflake(
-    out: Path, passphrase_ref: str, user: str, force: bool, as_json: bool
+    out: Path, passphrase_ref: str, user: str, slot: int, force: bool, as_json: bool
 ) -> None:
     """Make an encrypted PKCS#8 RSA 2048 key pair for Snowflake key-pair auth.
 
@@ -456,8 +463,9 @@ def keygen_snowflake(
     reference = SecretReference.parse(passphrase_ref, name=PASSPHRASE_OPTION)
     passphrase = reference.resolve(prompt=prompt_secret)
     key = generate_snowflake_key(out, passphrase, force=force)
-    set_statement = snowflake_set_statement(user, key)
-    unset_statement = snowflake_unset_statement(user)
+    # The new key goes into the free slot; the old one is in the other.
+    set_statement = snowflake_set_statement(user, key, slot=slot)
+    unset_statement = snowflake_unset_statement(user, slot=3 - slot)
 
     if as_json:
         emit_json(
@@ -477,6 +485,7 @@ def keygen_snowflake(
         f"public key fingerprint: {key.fingerprint}",
         "1. register the public key in Snowflake:",
         f"  {set_statement}",
+        f"   (this keeps the key in the other slot working; if the current key is not in that slot, pass --slot {3 - slot})",
         "2. rotate the connection to the new key:",
         (
             f"  qtc rotate CONNECTION --key-file privateKeyFile={key.path} "
