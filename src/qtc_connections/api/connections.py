@@ -20,7 +20,7 @@ from qtc_connections.errors import (
 if TYPE_CHECKING:
     from qtc_connections.client import QlikClient
 
-__all__ = ["CONNECTIONS_PATH", "DataConnections", "scim_string"]
+__all__ = ["CONNECTIONS_PATH", "DataConnections", "create_body", "scim_string"]
 
 logger = logging.getLogger("qtc_connections.api")
 
@@ -172,15 +172,13 @@ class DataConnections:
         if existing is not None:
             raise ConnectionExistsError(name, space_id, existing.id)
 
-        body: dict[str, Any] = {
-            "qName": name,
-            "datasourceID": data_source_id,
-            "connectionProperties": dict(connection_properties),
-        }
-        if space_id:
-            body["space"] = space_id
-        if tags:
-            body["tags"] = list(tags)
+        body = create_body(
+            name=name,
+            data_source_id=data_source_id,
+            connection_properties=connection_properties,
+            space_id=space_id,
+            tags=tags,
+        )
 
         try:
             response = self._client.request("POST", CONNECTIONS_PATH, json=body)
@@ -270,6 +268,32 @@ class DataConnections:
         except NotFoundError:
             if not missing_ok:
                 raise
+
+
+def create_body(
+    *,
+    name: str,
+    data_source_id: str,
+    connection_properties: Mapping[str, Any],
+    space_id: str | None,
+    tags: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Return the ``DcaasConnectionCreate`` body that a create sends.
+
+    The data source key is spelled ``datasourceID`` as the spec declares
+    it; published examples send ``dataSourceId``, which the service also
+    accepts. ``space`` is left out for the personal space.
+    """
+    body: dict[str, Any] = {
+        "qName": name,
+        "datasourceID": data_source_id,
+        "connectionProperties": dict(connection_properties),
+    }
+    if space_id:
+        body["space"] = space_id
+    if tags:
+        body["tags"] = list(tags)
+    return body
 
 
 def scim_string(value: str) -> str:

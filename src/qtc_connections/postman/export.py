@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from qtc_connections.api.connections import CONNECTIONS_PATH
+from qtc_connections.api.connections import CONNECTIONS_PATH, create_body
 from qtc_connections.catalog import GatewayRule, Kind, list_kinds
 from qtc_connections.manifest.model import DesiredConnection, Manifest
 from qtc_connections.patch import build_patch, patch_body
@@ -349,18 +349,13 @@ def _create_request(draft: _Draft) -> dict[str, object]:
 
 
 def _create_body(draft: _Draft, properties: Mapping[str, object]) -> dict[str, object]:
-    # NOTE: DataConnections.create builds this envelope inline and exposes no
-    # function for it, so its keys and their order are repeated here and
-    # must change with it.
-    body: dict[str, object] = {
-        "qName": draft.connection_input.name,
-        "datasourceID": draft.variables.kind.data_source_id,
-        "connectionProperties": dict(properties),
-        "space": reference(draft.space),
-    }
-    if draft.tags:
-        body["tags"] = list(draft.tags)
-    return body
+    return create_body(
+        name=draft.connection_input.name,
+        data_source_id=draft.variables.kind.data_source_id,
+        connection_properties=properties,
+        space_id=reference(draft.space),
+        tags=draft.tags,
+    )
 
 
 def _update_requests(drafts: Sequence[_Draft]) -> list[dict[str, object]]:
