@@ -466,3 +466,25 @@ def test_no_gateway_kind_requires_agent_id():
             "datasetLocation=ASIA_SOUTHEAST1"
         ),
     ]
+
+
+def test_manifest_wording_names_fields():
+    connection = ConnectionInput(
+        kind=get_kind("mysql-source"),
+        name="SRC",
+        properties={"password": "CANARY-manifest-pw"},
+    )
+    with pytest.raises(ValidationError) as caught:
+        validate_connection_input(connection, None, for_manifest=True)
+    problems = caught.value.problems
+    assert (
+        "password is a secret; move it under secrets as a reference (env:NAME or file:PATH)"
+        in problems
+    )
+    assert (
+        "missing required property server: add server: VALUE under properties"
+        in problems
+    )
+    assert any("give the connection, or defaults, a gateway" in p for p in problems)
+    assert all("--" not in p for p in problems)
+    assert "CANARY-manifest-pw" not in str(caught.value)

@@ -135,6 +135,7 @@ def validate_properties(
     kind: Kind,
     subject: str,
     partial: bool = False,
+    for_manifest: bool = False,
 ) -> None:
     """Check properties against the data source's schema and the kind.
 
@@ -160,12 +161,13 @@ def validate_properties(
         subject: What is validated, for the message, such as
             ``connection 'SRC_MySQL' (mysql-source)``.
         partial: Skip the required-input checks, for a PATCH.
+        for_manifest: Word each fix as a manifest field rather than a flag.
 
     Raises:
         ValidationError: One or more problems, all listed.
         InputError: ``api_spec`` has no schema object.
     """
-    rules = _Rules.build(kind, api_spec)
+    rules = _Rules.build(kind, api_spec, for_manifest=for_manifest)
     problems: list[str] = []
     for name, value in properties.items():
         problem = rules.check_property(name, value)
@@ -183,6 +185,7 @@ def validate_connection_input(
     api_spec: ApiSpec | None,
     *,
     subject: str | None = None,
+    for_manifest: bool = False,
 ) -> None:
     """Validate everything a create request for ``connection`` would send.
 
@@ -199,7 +202,45 @@ def validate_connection_input(
         api_spec,
         kind=kind,
         subject=subject or f"connection {connection.name!r} ({kind.name})",
+        for_manifest=for_manifest,
     )
+
+
+@dataclass(frozen=True)
+class _Hints:
+    """How each fix is worded: as command-line flags or as manifest fields."""
+
+    file_not_value: str
+    not_a_file: str
+    secret_not_plain: str
+    empty_required: str
+    missing_file: str
+    missing_secret: str
+    missing_property: str
+    missing_gateway: str
+
+
+_CLI_HINTS = _Hints(
+    file_not_value="{name} is a file property; pass the file with --key-file {name}=PATH, not as a value",
+    not_a_file="{name} is not a file property; pass it with --set or --secret",
+    secret_not_plain="{name} is a secret; pass it with --secret {name}=REF ({forms}), not with --set",
+    empty_required="required property {name} is empty: pass --set {name}=VALUE",
+    missing_file="missing file {name}: pass --key-file {name}=PATH",
+    missing_secret="missing secret {name}: pass --secret {name}=REF ({forms})",
+    missing_property="missing required property {name}: pass --set {name}={example}",
+    missing_gateway=f"missing Data Movement gateway id ({GATEWAY_PROPERTY}): pass --gateway or set {GATEWAY_ENV_VAR}",
+)
+
+_MANIFEST_HINTS = _Hints(
+    file_not_value="{name} is a file property; list its path under key_files, not as a value",
+    not_a_file="{name} is not a file property; move it under properties or secrets",
+    secret_not_plain="{name} is a secret; move it under secrets as a reference (env:NAME or file:PATH)",
+    empty_required="required property {name} is empty; give it a value under properties",
+    missing_file="missing file {name}: add {name}: PATH under key_files",
+    missing_secret="missing secret {name}: add {name}: env:NAME under secrets",
+    missing_property="missing required property {name}: add {name}: {example} under properties",
+    missing_gateway=f"missing Data Movement gateway id ({GATEWAY_PROPERTY}): give the connection, or defaults, a gateway",
+)
 
 
 @dataclass(frozen=True)
@@ -210,9 +251,12 @@ class _Rules:
     spec: DataSourceSpec
     secret_names: frozenset[str]
     file_names: frozenset[str]
+    hints: _Hints = _CLI_HINTS
 
     @classmethod
-    def build(cls, kind: Kind, api_spec: ApiSpec | None) -> _Rules:
+    def build(
+        cls, kind: Kind, api_spec: ApiSpec | None, *, for_manifest: bool = False
+    ) -> _Rules:
         if api_spec is None:
             spec = DataSourceSpec()
         elif isinstance(api_spec, DataSourceSpec):
@@ -222,7 +266,8 @@ class _Rules:
 
         file_names = frozenset(kind.files) | spec.file_names
         secret_names = (frozenset(kind.secrets) | spec.secret_names) - file_names
-        return cls(kind, spec, secret_names, file_names)
+        hints = _MANIFEST_HINTS if for_manifest else _CLI_HINTS
+        return cls(kind, spec, secret_names, file_names, hints)
 
     def check_property(self, name: str, value: object) -> str | None:
         """Return the first problem with one property, or ``None``."""
@@ -238,18 +283,12 @@ class _Rules:
     def _form_problem(self, name: str, value: object) -> str | None:
         """Return a problem if the value was given with the wrong option."""
         if name in self.file_names and not isinstance(value, KeyFile):
-            return (
-                f"{name} is a file property; pass the file with --key-file "
-                f"{name}=PATH, not as a value"
-            )
+            return self.hints.file_not_value.format(name=name)
         if name not in self.file_names and isinstance(value, KeyFile):
-            return f"{name} is not a file property; pass it with --set or --secret"
+            return self.hints.not_a_file.format(name=name)
         if name in self.secret_names and not isinstance(value, Secret):
             # The value is not shown: it is the secret, given the wrong way.
-            return (
-                f"{name} is a secret; pass it with --secret {name}=REF "
-                f"({ACCEPTED_FORMS}), not with --set"
-            )
+            return self.hints.secret_not_plain.format(name=name, forms=ACCEPTED_FORMS)
         return None
 
     def _unknown_problem(self, name: str, value: object) -> str | None:
@@ -291,10 +330,7 @@ class _Rules:
         problems = []
         gateway = self.kind.gateway
         if gateway is GatewayRule.DATA_MOVEMENT and GATEWAY_PROPERTY not in filled:
-            problems.append(
-                f"missing Data Movement gateway id ({GATEWAY_PROPERTY}): pass "
-                f"--gateway or set {GATEWAY_ENV_VAR}"
-            )
+            problems.append(self.hints.missing_gateway)
         if gateway is not GatewayRule.NONE:
             # The gateway rule owns agentId: it was reported above, or the
             # Qlik-managed rule fills it when the properties are built.
@@ -302,20 +338,18 @@ class _Rules:
 
         for name in sorted(required - filled):
             if name in blank:
-                problems.append(
-                    f"required property {name} is empty: pass --set {name}=VALUE"
-                )
+                problems.append(self.hints.empty_required.format(name=name))
             else:
                 problems.append(self._missing_problem(name))
         return problems
 
     def _missing_problem(self, name: str) -> str:
         if name in self.file_names:
-            return f"missing file {name}: pass --key-file {name}=PATH"
+            return self.hints.missing_file.format(name=name)
         if name in self.secret_names:
-            return f"missing secret {name}: pass --secret {name}=REF ({ACCEPTED_FORMS})"
+            return self.hints.missing_secret.format(name=name, forms=ACCEPTED_FORMS)
         example = self.kind.examples.get(name, "VALUE")
-        return f"missing required property {name}: pass --set {name}={example}"
+        return self.hints.missing_property.format(name=name, example=example)
 
 
 def _type_problem(name: str, value: object, schema: Mapping[str, Any]) -> str | None:

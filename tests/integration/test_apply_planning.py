@@ -174,7 +174,7 @@ def test_secret_in_wrong_place_is_rejected(
     with pytest.raises(ValidationError) as raised:
         run.plan(manifest_of(entry))
 
-    assert "password is a secret; pass it with --secret" in str(raised.value)
+    assert "password is a secret; move it under secrets as a reference" in str(raised.value)
 
 
 def test_state_of_other_tenant_is_rejected(

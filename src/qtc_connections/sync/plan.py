@@ -619,6 +619,7 @@ class _Planner:
             connection,
             spec.raw,
             subject=f"{entry.where()}: connection {entry.name!r} ({kind.name})",
+            for_manifest=True,
         )
         return _Resolved(
             connection=connection,
