@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -101,3 +102,17 @@ def prompt_secret(label: str) -> str:
 def stdin_is_terminal() -> bool:
     """Return whether standard input is a terminal that a person can type at."""
     return sys.stdin.isatty()
+
+
+def manifest_out_options(func: F) -> F:
+    """Add ``--out FILE`` and ``--force`` for commands that write a manifest."""
+    func = click.option("--force", is_flag=True, help="Replace FILE if it exists.")(
+        func
+    )
+    func = click.option(
+        "--out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        metavar="FILE",
+        help="Write the manifest to FILE instead of standard output.",
+    )(func)
+    return func

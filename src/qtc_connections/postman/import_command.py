@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from qtc_connections.cli.output import emit, emit_json
+from qtc_connections.cli.output import emit, emit_json, manifest_out_options
 from qtc_connections.postman.importer import (
     ImportResult,
     import_collection,
@@ -32,13 +32,7 @@ __all__ = ["import_command"]
     metavar="ENV",
     help="Postman environment file whose values replace the collection's variables.",
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="Write the manifest to FILE instead of standard output.",
-)
-@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@manifest_out_options
 @click.option(
     "--json",
     "as_json",

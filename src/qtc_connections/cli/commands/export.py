@@ -8,7 +8,12 @@ from typing import Any
 import click
 
 from qtc_connections.cli.context import TenantContext, tenant_options
-from qtc_connections.cli.output import emit, emit_json, render_table
+from qtc_connections.cli.output import (
+    emit,
+    emit_json,
+    manifest_out_options,
+    render_table,
+)
 from qtc_connections.sync.export import (
     Export,
     export_connections,
@@ -35,13 +40,7 @@ from qtc_connections.sync.export import (
     metavar="EXPR",
     help="SCIM filter on the connections, such as 'qName sw \"SRC_\"'.",
 )
-@click.option(
-    "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="Write the manifest to FILE instead of standard output.",
-)
-@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
+@manifest_out_options
 @click.option(
     "--json",
     "as_json",
