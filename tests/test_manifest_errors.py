@@ -659,3 +659,157 @@ def test_error_message_lists_problems(tmp_path):
         f"  - {tmp_path / 'a.yaml'}, line 1, column 10: version must be 1\n"
         f"  - {tmp_path / 'b.yaml'}, line 1, column 10: version must be 1"
     )
+
+
+def test_many_mistakes_reported_together():
+    path = BAD / "many-mistakes.yaml"
+    at = f"{path}, line"
+
+    problems = _problems(path)
+
+    assert problems == [
+        f"{at} 1, column 10: version must be 1",
+        (
+            f"{at} 4, column 3: variable name '9lives' is invalid; use letters, "
+            "digits and underscores, not starting with a digit"
+        ),
+        f"{at} 7, column 9: defaults.tags must be a list",
+        (
+            f"{at} 12, column 9: unknown connection overlay field 'kind'; allowed: "
+            "space, gateway, tags, properties, secrets, key_files"
+        ),
+        (
+            f"{at} 13, column 1: unknown top-level key 'connectionz' (did you mean "
+            "'connections'?); allowed: version, variables, environments, defaults, "
+            "connections"
+        ),
+        (
+            f"{at} 19, column 15: properties.server: undefined variable regoin (did "
+            "you mean region?); define it under variables, in the environment, or "
+            "with --var regoin=VALUE"
+        ),
+        (
+            f"{at} 21, column 7: properties.password is a secret of kind "
+            "mysql-source; move it to secrets as a reference (env:NAME or "
+            "file:PATH), never the value itself"
+        ),
+        (
+            f"{at} 22, column 5: connection 'TGT_S3' is missing required property "
+            "bucketName of kind s3-target; add it under properties"
+        ),
+        (
+            f"{at} 25, column 18: secrets.accessKey: keyring: references are not "
+            "supported yet; use env:NAME or file:PATH"
+        ),
+        (
+            f"{at} 30, column 18: connections[2].secrets.secretKey is not a secret "
+            "reference; give env:NAME, file:PATH, - (standard input) or prompt, "
+            "never the value itself"
+        ),
+        (
+            f"{at} 32, column 11: unknown connection kind 'no-such-kind'. Run "
+            "'qtc kinds list' to see every kind."
+        ),
+        (
+            f"{at} 36, column 5: unknown connection field 'propertes' (did you mean "
+            "'properties'?); allowed: name, kind, data_source, space, gateway, "
+            "tags, properties, secrets, key_files"
+        ),
+        (
+            f"{at} 38, column 5: connection 'SRC_Postgres' of kind "
+            "postgresql-source needs a Data Movement gateway id; set gateway on "
+            "the connection or under defaults"
+        ),
+        (
+            f"{at} 38, column 5: connection 'SRC_Postgres' is missing required "
+            "property username of kind postgresql-source; add it under properties"
+        ),
+        (
+            f"{at} 38, column 5: connection 'SRC_Postgres' is missing required "
+            "property database of kind postgresql-source; add it under properties"
+        ),
+        (
+            f"{at} 42, column 5: connection 'SRC_MySQL' in space 'Data "
+            f"Integration' is also declared at {at} 15, column 5; a name must be "
+            "unique within its space"
+        ),
+    ]
+
+
+def test_invalid_variable_hides_its_uses(tmp_path):
+    path = tmp_path / "manifest.yaml"
+    path.write_text(
+        "version: 1\n"
+        "variables:\n  host: [a, b]\n"
+        "connections:\n"
+        "  - name: SRC_A\n    kind: mysql-source\n    space: Sales\n"
+        "    gateway: gw-1\n"
+        "    properties:\n      server: ${host}\n      username: u\n"
+    )
+
+    problems = _problems(path)
+
+    assert problems == [
+        (
+            f"{path}, line 3, column 9: variables.host must be a string, a number "
+            "or true or false"
+        )
+    ]
+
+
+def test_invalid_default_space_hides_missing_space(tmp_path):
+    path = tmp_path / "manifest.yaml"
+    path.write_text(
+        "version: 1\n"
+        "defaults:\n  space: [Sales]\n"
+        "connections:\n"
+        "  - name: TGT_S3\n    kind: s3-target\n"
+    )
+
+    problems = _problems(path)
+
+    assert problems == [
+        f"{path}, line 3, column 10: defaults.space must be a string",
+        (
+            f"{path}, line 5, column 5: connection 'TGT_S3' is missing required "
+            "property bucketName of kind s3-target; add it under properties"
+        ),
+    ]
+
+
+def test_invalid_chosen_environment_stops_checks(tmp_path):
+    path = tmp_path / "manifest.yaml"
+    path.write_text(
+        "version: 1\n"
+        "environments:\n  prod:\n    connections:\n      TGT_S3:\n"
+        "        kind: s3-target\n"
+        "connections:\n"
+        "  - name: TGT_S3\n    kind: s3-target\n    space: Sales\n"
+    )
+
+    problems = _problems(path, environment="prod")
+
+    assert problems == [
+        (
+            f"{path}, line 6, column 9: unknown connection overlay field 'kind'; "
+            "allowed: space, gateway, tags, properties, secrets, key_files"
+        )
+    ]
+
+
+def test_unreadable_file_hides_undefined_variables(tmp_path):
+    (tmp_path / "a.yaml").write_text("version: 1\nvariables: {host: [\n")
+    (tmp_path / "b.yaml").write_text(
+        "version: 1\n"
+        "connections:\n"
+        "  - name: TGT_S3\n    kind: s3-target\n    space: ${space}\n"
+    )
+
+    problems = _problems(tmp_path)
+
+    assert len(problems) == 2
+    assert problems[0].startswith(f"{tmp_path / 'a.yaml'}, line 3, column 1: ")
+    assert problems[1] == (
+        f"{tmp_path / 'b.yaml'}, line 3, column 5: connection 'TGT_S3' is missing "
+        "required property bucketName of kind s3-target; add it under properties"
+    )

@@ -23,6 +23,7 @@ from cli_support import GATEWAY_ID, TenantFixture, settled_requests
 from qtc_connections.catalog import raw_kind
 from qtc_connections.client import QlikClient
 from qtc_connections.errors import ConfigError, InputError, ValidationError
+from qtc_connections.manifest.loader import load_manifest
 from qtc_connections.manifest.model import DesiredConnection, Location
 
 
@@ -174,7 +175,9 @@ def test_secret_in_wrong_place_is_rejected(
     with pytest.raises(ValidationError) as raised:
         run.plan(manifest_of(entry))
 
-    assert "password is a secret; move it under secrets as a reference" in str(raised.value)
+    assert "password is a secret; move it under secrets as a reference" in str(
+        raised.value
+    )
 
 
 def test_state_of_other_tenant_is_rejected(
@@ -189,3 +192,68 @@ def test_state_of_other_tenant_is_rejected(
         run.plan(manifest_of(mysql_source("SRC_A")))
 
     assert "belongs to tenant other.example" in str(raised.value)
+
+
+def test_plan_problems_at_property_lines(
+    run: SyncRun, tenant: TenantFixture, secrets: Secrets, tmp_path: Path
+) -> None:
+    path = tmp_path / "connections.yaml"
+    path.write_text(
+        "version: 1\n"
+        "connections:\n"
+        "  - name: SRC_A\n"
+        "    kind: mysql-source\n"
+        f"    space: {SPACE}\n"
+        f"    gateway: {GATEWAY_ID}\n"
+        "    properties:\n"
+        "      server: db\n"
+        "      username: u\n"
+        "      sslMode: prefer\n"
+        "    secrets:\n"
+        "      password: env:QTC_TEST_NOT_SET\n"
+    )
+    manifest = load_manifest(path)
+
+    with pytest.raises(ValidationError) as raised:
+        run.plan(manifest)
+
+    unset, bad_enum = raised.value.problems
+    assert unset.startswith(f"{path}, line 12, column 7: connection 'SRC_A': ")
+    assert "environment variable QTC_TEST_NOT_SET is not set" in unset
+    assert bad_enum.startswith(
+        f"{path}, line 10, column 7: connection 'SRC_A' (mysql-source): "
+        "sslMode is 'prefer'"
+    )
+
+
+def test_plan_reports_key_file_behind_passphrase(
+    run: SyncRun, tenant: TenantFixture, secrets: Secrets, tmp_path: Path
+) -> None:
+    path = tmp_path / "connections.yaml"
+    path.write_text(
+        "version: 1\n"
+        "connections:\n"
+        "  - name: TGT_Snowflake\n"
+        "    kind: snowflake-target\n"
+        f"    space: {SPACE}\n"
+        "    properties:\n"
+        "      server: acct.snowflakecomputing.com\n"
+        "      warehouse: LOAD_WH\n"
+        "      username: LOADER\n"
+        "      databaseQcsString: RAW\n"
+        "    secrets:\n"
+        "      privateKeyPassphrase: env:QTC_TEST_NOT_SET\n"
+        "    key_files:\n"
+        "      privateKeyFile: missing.p8\n"
+    )
+    manifest = load_manifest(path)
+
+    with pytest.raises(ValidationError) as raised:
+        run.plan(manifest)
+
+    problems = raised.value.problems
+    assert len(problems) == 2
+    assert problems[0].startswith(f"{path}, line 12, column 7: ")
+    assert "QTC_TEST_NOT_SET is not set" in problems[0]
+    assert problems[1].startswith(f"{path}, line 14, column 7: ")
+    assert "missing.p8" in problems[1]

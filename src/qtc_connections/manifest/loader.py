@@ -1,8 +1,8 @@
 """Load manifest files into a ``Manifest``, checking all that needs no tenant.
 
 A manifest is one or more YAML files, or folders of ``*.yaml`` and ``*.yml``
-files, merged into one. Loading runs in two rounds, and each round reports
-every problem it finds in one ``ManifestError``:
+files, merged into one. Loading checks two things, and one ``ManifestError``
+reports every problem of both:
 
 1. Structure: each file must be UTF-8, valid YAML and valid against the
    JSON Schema in ``manifest.schema.json``.
@@ -10,10 +10,13 @@ every problem it finds in one ``ManifestError``:
    applied and defaults filled. Then each connection is checked against its
    catalog kind, and each (space, name) pair must be unique.
 
-The second round runs only when the first found nothing, because its checks
-assume a valid structure. Each problem starts with ``path, line N, column
-M:``, or, when it has no line, with the file, folder or command-line option
-it concerns. Problems name properties but never quote a value from
+The meaning checks skip each part whose structure is invalid: a connection
+entry, a variable, a default or an environment. They also stay silent about
+what a skipped part might have supplied, such as an undefined variable or a
+missing space while a variable or default is invalid. When the chosen
+environment, or a whole file, cannot be read, no connection is checked.
+Each problem starts with ``path, line N, column M:``, or, when it has no
+line, with the file, folder or command-line option it concerns. Problems name properties but never quote a value from
 ``properties`` or ``secrets``, where a secret may be written by mistake.
 """
 
@@ -126,14 +129,19 @@ def load_manifest(
         ManifestError: One entry in ``problems`` per problem found.
     """
     problems = _Problems()
-    documents = [
-        document
-        for path in _collect_files(paths, problems)
-        if (document := _read_document(path, problems)) is not None
-    ]
-    problems.raise_if_any()
+    files = _collect_files(paths, problems)
+    # A file or folder that cannot be read may define variables, defaults or
+    # environments that the other files use.
+    complete = len(problems) == 0
+    documents: list[_Document] = []
+    for path in files:
+        document = _read_document(path, problems)
+        if document is None:
+            complete = False
+        else:
+            documents.append(document)
 
-    manifest = _Assembler(documents, problems).assemble(
+    manifest = _Assembler(documents, problems, complete=complete).assemble(
         environment, dict(variables or {})
     )
     problems.raise_if_any()
@@ -257,6 +265,15 @@ class _Document:
     data: dict[str, Any] = field(default_factory=dict)
     keys: dict[JsonPath, Location] = field(default_factory=dict)
     values: dict[JsonPath, Location] = field(default_factory=dict)
+    invalid: list[JsonPath] = field(default_factory=list)
+
+    def is_valid(self, path: JsonPath) -> bool:
+        """Return whether no problem was found at ``path`` or inside it.
+
+        A problem of an enclosing mapping or list, such as a missing
+        required key, leaves the values inside it valid.
+        """
+        return not any(found[: len(path)] == path for found in self.invalid)
 
     def value_location(self, path: JsonPath) -> Location:
         # A value without a position of its own, such as one merged in with
@@ -300,13 +317,17 @@ class _Field:
         """Absolute folder of the file, against which relative paths resolve."""
         return self.document.base_dir
 
+    @property
+    def is_valid(self) -> bool:
+        """Whether the value and everything inside it passed the schema."""
+        return self.document.is_valid(self.path)
+
     def child(self, part: str | int) -> _Field:
         return _Field(self.document, (*self.path, part))
 
 
 def _read_document(path: Path, problems: _Problems) -> _Document | None:
     problems.register_file(path)
-    count = len(problems)
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -329,20 +350,27 @@ def _read_document(path: Path, problems: _Problems) -> _Document | None:
     converted = _TreeReader(document, problems).convert(
         parsed, (), Location(path, 1, 1)
     )
-    if len(problems) > count:
+    _check_schema(document, converted, problems)
+    if not isinstance(converted, dict):
         return None
+    document.data = converted
+    return document
 
+
+def _check_schema(document: _Document, converted: Any, problems: _Problems) -> None:
+    # A value that the tree reader rejected was replaced or dropped, so the
+    # schema's view of it, or of a key missing for that reason, is noise.
+    rejected = list(document.invalid)
     for problem in check_document(converted):
+        if any(problem.path[: len(path)] == path for path in rejected):
+            continue
         location = (
             document.key_location(problem.path)
             if problem.at_key
             else document.value_location(problem.path)
         )
         problems.add(location, problem.message)
-    if len(problems) > count or not isinstance(converted, dict):
-        return None
-    document.data = converted
-    return document
+        document.invalid.append(problem.path)
 
 
 def _decode(data: bytes, path: Path, problems: _Problems) -> str | None:
@@ -447,6 +475,7 @@ class _TreeReader:
                 self._problems.add(
                     key_at, f"{format_path(path)} has a key that is not text; quote it"
                 )
+                self._document.invalid.append(path)
                 continue
 
             child = (*path, str(key))
@@ -477,7 +506,9 @@ class _TreeReader:
         if isinstance(node, float):
             if not math.isfinite(node):
                 self._problems.add(at, f"{label} is not a finite number")
+                self._document.invalid.append(path)
             return float(node)
+        self._document.invalid.append(path)
         if isinstance(node, date | datetime):
             self._problems.add(
                 at, f"{label} is read as a date or time; quote it to keep it as text"
@@ -525,31 +556,47 @@ class _SubstitutionError(Exception):
     """A substitution failed.
 
     ``location`` or ``label`` is set when the cause lies in a variable's
-    definition rather than in the text being substituted.
+    definition rather than in the text being substituted. ``reported`` marks
+    a variable whose definition failed the schema, which is reported already.
     """
 
     def __init__(
-        self, message: str, location: Location | None = None, label: str = ""
+        self,
+        message: str,
+        location: Location | None = None,
+        label: str = "",
+        *,
+        reported: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.location = location
         self.label = label
+        self.reported = reported
 
     @property
     def is_local(self) -> bool:
         """Whether the cause lies in the text being substituted."""
-        return self.location is None and not self.label
+        return not self.reported and self.location is None and not self.label
 
 
 class _Scope:
     """The variables of one load. Each value is substituted once, when first used."""
 
     def __init__(
-        self, definitions: Mapping[str, _Definition], *, environment: str | None = None
+        self,
+        definitions: Mapping[str, _Definition],
+        *,
+        environment: str | None = None,
+        invalid: Iterable[str] = (),
+        complete: bool = True,
     ) -> None:
         self._definitions = dict(definitions)
         self._environment = environment
+        # Names whose definition failed the schema. With complete=False, any
+        # undefined name may be one whose definition could not be read.
+        self._invalid = frozenset(invalid)
+        self._complete = complete
         self._values: dict[str, str] = {}
         self._failures: dict[str, _SubstitutionError] = {}
 
@@ -579,6 +626,8 @@ class _Scope:
             raise self._failures[name]
         definition = self._definitions.get(name)
         if definition is None:
+            if name in self._invalid or not self._complete:
+                raise _SubstitutionError("", reported=True)
             raise _SubstitutionError(self._undefined(name, show_names))
         if name in chain:
             loop = " -> ".join((*chain[chain.index(name) :], name))
@@ -687,31 +736,45 @@ class _Environment:
 
 
 class _Assembler:
-    """Merger of the parsed documents, and builder of the checked connections."""
+    """Merger of the parsed documents, and builder of the checked connections.
 
-    def __init__(self, documents: list[_Document], problems: _Problems) -> None:
+    Parts whose structure is invalid are left out of the merge, and their
+    names kept, so that the checks can stay silent about what they would
+    have supplied. ``complete`` is false when a whole file is missing.
+    """
+
+    def __init__(
+        self, documents: list[_Document], problems: _Problems, *, complete: bool
+    ) -> None:
         self._documents = documents
         self._problems = problems
         self._variables: dict[str, _Field] = {}
         self._environments: dict[str, _Environment] = {}
         self._defaults: dict[str, _Field] = {}
         self._entries: list[_Layer] = []
+        self._invalid = _InvalidParts(complete=complete)
         for document in documents:
             self._merge(document)
 
     def assemble(self, environment: str | None, overrides: dict[str, str]) -> Manifest:
         chosen = self._choose_environment(environment)
         if environment is not None and chosen is None:
-            # Without the environment's variables, most other problems
-            # found now would be noise.
+            # Without the environment's variables and overlays, most other
+            # problems found now would be noise.
             return Manifest(connections=())
 
+        invalid = self._invalid
         scope = _Scope(
-            self._definitions(chosen, environment, overrides), environment=environment
+            self._definitions(chosen, environment, overrides),
+            environment=environment,
+            invalid=invalid.variables,
+            complete=invalid.complete and invalid.all_variables_read,
         )
         builder = _ConnectionBuilder(
             scope, self._defaults, self._problems, environment=environment
         )
+        builder.invalid_defaults = invalid.defaults
+        builder.all_defaults_read = invalid.complete and invalid.all_defaults_read
         overlays = builder.overlays(chosen)
         connections = [
             connection
@@ -719,8 +782,10 @@ class _Assembler:
             if (connection := builder.build(entry, overlays)) is not None
         ]
 
-        builder.check_unused_overlays(overlays)
-        self._check_unique(connections)
+        if invalid.complete and not invalid.connections:
+            # An overlay may be meant for a connection entry that was skipped.
+            builder.check_unused_overlays(overlays)
+        self._check_unique(builder.identities)
         return Manifest(
             connections=tuple(connections),
             environment=environment,
@@ -729,21 +794,43 @@ class _Assembler:
 
     def _merge(self, document: _Document) -> None:
         root = _Field(document, ())
-        data = document.data
-        for name in data.get("variables", {}):
-            self._merge_field(
-                self._variables, name, root.child("variables").child(name)
-            )
-        for name in data.get("defaults", {}):
-            self._merge_field(self._defaults, name, root.child("defaults").child(name))
-        for name in data.get("environments", {}):
-            self._merge_environment(root.child("environments").child(name), name)
-
-        for index in range(len(data.get("connections", []))):
-            entry = root.child("connections").child(index)
+        invalid = self._invalid
+        for variable in self._valid_members(root, "variables", invalid.variables):
+            self._merge_field(self._variables, str(variable.path[-1]), variable)
+        for default in self._valid_members(root, "defaults", invalid.defaults):
+            self._merge_field(self._defaults, str(default.path[-1]), default)
+        for section in self._valid_members(root, "environments", invalid.environments):
+            self._merge_environment(section, str(section.path[-1]))
+        for entry in self._valid_members(root, "connections", invalid.connections):
             layer = _Layer(entry.at)
             self._fill_layer(layer, entry)
             self._entries.append(layer)
+
+    def _valid_members(
+        self, root: _Field, section: str, invalid_names: set[str]
+    ) -> list[_Field]:
+        """Return the members of a top-level section that passed the schema.
+
+        The names of the others are added to ``invalid_names``. A section
+        that is not the mapping or list it must be counts as all invalid.
+        """
+        if section not in root.value:
+            return []
+        container = root.child(section)
+        content = container.value
+        expected = list if section == "connections" else dict
+        if not isinstance(content, expected):
+            invalid_names.add(_ALL)
+            return []
+
+        members = [container.child(key) for key in _member_keys(content)]
+        valid = []
+        for member in members:
+            if member.is_valid:
+                valid.append(member)
+            else:
+                invalid_names.add(str(member.path[-1]))
+        return valid
 
     def _merge_environment(self, section: _Field, name: str) -> None:
         environment = self._environments.setdefault(name, _Environment(section.key))
@@ -785,6 +872,11 @@ class _Assembler:
         chosen = self._environments.get(environment)
         if chosen is not None:
             return chosen
+        invalid = self._invalid
+        if not invalid.complete or {environment, _ALL} & invalid.environments:
+            # The environment may be one whose definition is invalid or in a
+            # file that cannot be read, which is reported already.
+            return None
 
         known = sorted(self._environments)
         listing = (
@@ -832,21 +924,63 @@ class _Assembler:
             )
         return definitions
 
-    def _check_unique(self, connections: list[DesiredConnection]) -> None:
+    def _check_unique(self, identities: list[_Identity]) -> None:
         # NOTE: a space is compared as written, so a space given by id in one
         # entry and by name in another does not count as the same. Only the
         # plan, which resolves names to ids, can catch that case.
-        seen: dict[tuple[str, str], DesiredConnection] = {}
-        for connection in connections:
-            first = seen.setdefault((connection.space, connection.name), connection)
-            if first is connection:
+        seen: dict[tuple[str, str], _Identity] = {}
+        for identity in identities:
+            first = seen.setdefault((identity.space, identity.name), identity)
+            if first is identity:
                 continue
             self._problems.add(
-                connection.location,
-                f"connection {connection.name!r} in space {connection.space!r} is "
-                f"also declared at {first.where()}; a name must be unique within "
+                identity.location,
+                f"connection {identity.name!r} in space {identity.space!r} is "
+                f"also declared at {first.location}; a name must be unique within "
                 "its space",
             )
+
+
+@dataclass(frozen=True, eq=False)
+class _Identity:
+    """The space and name of an entry, kept even when the entry has problems."""
+
+    space: str
+    name: str
+    location: Location
+
+
+# Stands for every name of a section that is not a mapping or list at all.
+_ALL = "*"
+
+
+@dataclass
+class _InvalidParts:
+    """Names of the parts that failed the schema, across all files.
+
+    ``connections`` contains the indexes of skipped entries. Each set
+    contains ``_ALL`` when its section is not a mapping or list at all.
+    """
+
+    complete: bool
+    variables: set[str] = field(default_factory=set)
+    defaults: set[str] = field(default_factory=set)
+    environments: set[str] = field(default_factory=set)
+    connections: set[str] = field(default_factory=set)
+
+    @property
+    def all_variables_read(self) -> bool:
+        return _ALL not in self.variables
+
+    @property
+    def all_defaults_read(self) -> bool:
+        return _ALL not in self.defaults
+
+
+def _member_keys(content: dict[str, Any] | list[Any]) -> list[str | int]:
+    if isinstance(content, list):
+        return list(range(len(content)))
+    return list(content)
 
 
 def _override_problem(name: str) -> str | None:
@@ -896,6 +1030,11 @@ class _ConnectionBuilder:
         self._problems = problems
         self._environment = environment
         self._names: list[str] = []
+        self.identities: list[_Identity] = []
+        # Defaults that failed the schema. With all_defaults_read false, any
+        # default may be one that could not be read.
+        self.invalid_defaults: set[str] = set()
+        self.all_defaults_read = True
 
     def overlays(self, chosen: _Environment | None) -> dict[str, _Overlay]:
         """Return the chosen environment's overlays by substituted connection name."""
@@ -934,6 +1073,8 @@ class _ConnectionBuilder:
 
         kind = self._kind_and_gateway(draft)
         space = self._space(draft)
+        if space is not None:
+            self.identities.append(_Identity(space, name, entry.location))
         tags = self._tags(draft)
         properties, secrets, key_files = self._groups(draft)
         if kind is not None:
@@ -1022,7 +1163,7 @@ class _ConnectionBuilder:
             return
 
         draft.gateway_id = self._gateway_text(draft)
-        has_source = explicit is not None or "gateway" in self._defaults
+        has_source = explicit is not None or self._has_default("gateway")
         if not has_source:
             self._problems.add(
                 draft.layer.location,
@@ -1056,6 +1197,8 @@ class _ConnectionBuilder:
 
     def _space(self, draft: _Draft) -> str | None:
         source = draft.layer.fields.get("space") or self._defaults.get("space")
+        if source is None and self._has_default("space"):
+            return None
         if source is None:
             self._problems.add(
                 draft.layer.location,
@@ -1069,6 +1212,14 @@ class _ConnectionBuilder:
             self._problems.add(source.at, "space is empty; give a space name or id")
             return None
         return text
+
+    def _has_default(self, name: str) -> bool:
+        """Return whether defaults set ``name``, or may set it but are invalid."""
+        return (
+            name in self._defaults
+            or name in self.invalid_defaults
+            or not self.all_defaults_read
+        )
 
     def _tags(self, draft: _Draft) -> tuple[str, ...]:
         source = draft.layer.fields.get("tags") or self._defaults.get("tags")
@@ -1276,6 +1427,8 @@ class _ConnectionBuilder:
         try:
             return self._scope.expand(text, show_names=show_names)
         except _SubstitutionError as error:
+            if error.reported:
+                return None
             if error.location is not None:
                 self._problems.add(error.location, error.message)
             elif error.label:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -53,7 +54,7 @@ from qtc_connections.errors import (
     SecretReferenceError,
     ValidationError,
 )
-from qtc_connections.keyfiles import KeyFile, load_key_file
+from qtc_connections.keyfiles import KeyFile, load_file_unchecked, load_key_file
 from qtc_connections.manifest.model import DesiredConnection, Manifest
 from qtc_connections.patch import (
     ADDRESS_PROPERTIES,
@@ -589,6 +590,8 @@ class _Planner:
                 return _create_change(item, resolved)
             current = self.client.connections.get(found[0].id, parse_connection=True)
             return self._diff(item, resolved, current)
+        except _EntryProblems as error:
+            self.problems.extend(error.problems)
         except ValidationError as error:
             self.problems.extend(f"{error.subject}: {p}" for p in error.problems)
         except (InputError, NotFoundError) as error:
@@ -597,15 +600,19 @@ class _Planner:
         return None
 
     def _resolve(self, item: _Desired) -> _Resolved:
+        """Read, load and validate one entry's values.
+
+        Raises:
+            _EntryProblems: Every secret that cannot be read, key file that
+                cannot be loaded, and validation problem of the entry, each
+                located at the property it names when the manifest gives one.
+        """
         entry = item.entry
         spec = self.client.data_sources.api_specs(entry.kind.data_source_id)
         kind, gateway_id = _effective_kind(entry, spec)
-        owner = f"connection {entry.name!r}"
-        secrets = {
-            name: self.secrets.read(reference, owner)
-            for name, reference in entry.secrets.items()
-        }
-        files = _load_files(entry, kind, secrets)
+        problems = _EntryProblemList(entry, f"connection {entry.name!r}")
+        secrets = self._read_secrets(entry, problems)
+        files = _load_files(entry, kind, secrets, problems)
         connection = ConnectionInput(
             kind=kind,
             name=entry.name,
@@ -615,18 +622,33 @@ class _Planner:
             secrets=secrets,
             files=files,
         )
-        validate_connection_input(
-            connection,
-            spec.raw,
-            subject=f"{entry.where()}: connection {entry.name!r} ({kind.name})",
-            for_manifest=True,
-        )
+        subject = f"connection {entry.name!r} ({kind.name})"
+        try:
+            validate_connection_input(
+                connection, spec.raw, subject=subject, for_manifest=True
+            )
+        except ValidationError as error:
+            problems.add_validation(subject, error.problems)
+        problems.raise_if_any(subject)
+
         return _Resolved(
             connection=connection,
             spec=spec,
             plain=_plain_values(connection),
             fingerprints=self._fingerprints(item.key, connection),
         )
+
+    def _read_secrets(
+        self, entry: DesiredConnection, problems: _EntryProblemList
+    ) -> dict[str, Secret]:
+        owner = f"connection {entry.name!r}"
+        secrets: dict[str, Secret] = {}
+        for name, reference in entry.secrets.items():
+            try:
+                secrets[name] = self.secrets.read(reference, owner)
+            except InputError as error:
+                problems.add_failed(name, f"secrets.{name}", str(error))
+        return secrets
 
     def _fingerprints(
         self, key: ConnectionKey, connection: ConnectionInput
@@ -772,16 +794,88 @@ def _effective_kind(entry: DesiredConnection, spec: ApiSpec) -> tuple[Kind, str 
 
 
 def _load_files(
-    entry: DesiredConnection, kind: Kind, secrets: Mapping[str, Secret]
+    entry: DesiredConnection,
+    kind: Kind,
+    secrets: Mapping[str, Secret],
+    problems: _EntryProblemList,
 ) -> dict[str, KeyFile]:
     loaded: dict[str, KeyFile] = {}
     for name, spec in entry.key_files.items():
         file_property = kind.files.get(name, _UNCHECKED_FILE)
-        passphrase = secrets.get(file_property.passphrase_property or "")
-        loaded[name] = load_key_file(
-            spec.path, file_property, passphrase=passphrase, file_name=spec.file_name
-        )
+        passphrase_name = file_property.passphrase_property or ""
+        passphrase = secrets.get(passphrase_name)
+        try:
+            if passphrase is None and passphrase_name in problems.failed:
+                # The passphrase was reported already. Without it the key
+                # cannot be checked, but a missing or empty file still can.
+                load_file_unchecked(spec.path, file_name=spec.file_name)
+                continue
+            loaded[name] = load_key_file(
+                spec.path,
+                file_property,
+                passphrase=passphrase,
+                file_name=spec.file_name,
+            )
+        except InputError as error:
+            problems.add_failed(name, f"key_files.{name}", str(error))
     return loaded
+
+
+class _EntryProblems(ValidationError):
+    """Problems of one entry, each line already starting with its location."""
+
+
+@dataclass
+class _EntryProblemList:
+    """Collector of one entry's problems, each at its property's location."""
+
+    entry: DesiredConnection
+    owner: str
+    lines: list[str] = field(default_factory=list)
+    # Properties whose secret or key file failed, so that validation does not
+    # also report them as missing.
+    failed: set[str] = field(default_factory=set)
+
+    def add_failed(self, name: str, location_key: str, message: str) -> None:
+        self.failed.add(name)
+        self.lines.append(f"{self.entry.where(location_key)}: {self.owner}: {message}")
+
+    def add_validation(self, subject: str, messages: Iterable[str]) -> None:
+        for message in messages:
+            name = _named_property(message)
+            if name in self.failed:
+                continue
+            where = self.entry.where(self._location_key(name))
+            self.lines.append(f"{where}: {subject}: {message}")
+
+    def raise_if_any(self, subject: str) -> None:
+        if self.lines:
+            raise _EntryProblems(subject, self.lines)
+
+    def _location_key(self, name: str | None) -> str | None:
+        if name is None:
+            return None
+        for group in ("properties", "secrets", "key_files"):
+            key = f"{group}.{name}"
+            if key in self.entry.field_locations:
+                return key
+        return None
+
+
+# The start of a validation message up to the property it names, such as
+# "unknown property sslmode;" or "missing secret password:". A message that
+# names no property, or names one the entry does not give, is located at
+# the entry.
+_PROPERTY_IN_MESSAGE = re.compile(
+    r"(?:unknown property |required property |missing (?:required property "
+    r"|secret |file ))?(?P<name>[A-Za-z_][A-Za-z0-9_.-]*)"
+)
+
+
+def _named_property(message: str) -> str | None:
+    """Return the property that a validation message starts with, if any."""
+    match = _PROPERTY_IN_MESSAGE.match(message)
+    return match.group("name") if match else None
 
 
 def _plain_values(connection: ConnectionInput) -> dict[str, object]:
