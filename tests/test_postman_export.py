@@ -89,3 +89,28 @@ def test_cli_export_keeps_existing_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(postman, ["export", "--out", str(out)])
     assert result.exit_code != 0
     assert out.read_text() == "keep"
+
+
+def test_refused_environment_writes_nothing(tmp_path):
+    from click.testing import CliRunner
+
+    from qtc_connections.cli.main import cli
+
+    existing = tmp_path / "env.json"
+    existing.write_text("{}")
+    collection = tmp_path / "new.json"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "postman",
+            "export",
+            "--out",
+            str(collection),
+            "--environment-out",
+            str(existing),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "already exists" in result.output
+    assert not collection.exists()
+    assert existing.read_text() == "{}"

@@ -647,3 +647,29 @@ def test_literal_key_file_replaced(tmp_path: Path) -> None:
     }
     assert canary not in json.dumps(result.to_dict())
     assert "jsonCredentials is a key file written as a literal" in result.warnings[0]
+
+
+def test_environment_file_rejected_as_collection(tmp_path):
+    path = tmp_path / "env.json"
+    path.write_text(json.dumps({"name": "dev", "values": []}))
+    with pytest.raises(InputError) as caught:
+        import_collection(path)
+    assert "is not a Postman collection" in str(caught.value)
+
+
+def test_deep_folders_skipped_with_warning(tmp_path):
+    item: dict[str, object] = {"name": "leaf", "request": {"method": "GET", "url": "x"}}
+    for level in range(80):
+        item = {"name": f"f{level}", "item": [item]}
+    path = tmp_path / "deep.json"
+    path.write_text(json.dumps({"info": {"name": "deep"}, "item": [item]}))
+    result = import_collection(path)
+    assert any("nested more than 50 deep" in warning for warning in result.warnings)
+
+
+def test_json_nested_too_deeply_rejected(tmp_path):
+    path = tmp_path / "deeper.json"
+    path.write_text('{"item": ' + "[" * 5000 + "]" * 5000 + "}")
+    with pytest.raises(InputError) as caught:
+        import_collection(path)
+    assert "nested too deeply to read" in str(caught.value)

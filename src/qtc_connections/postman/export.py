@@ -194,7 +194,7 @@ def export_manifest(manifest: Manifest) -> PostmanExport:
 
     NOTE: a manifest may name a space, but the create body needs its id.
     The space variable's value must be replaced with the id where the
-    manifest gives a name.
+    manifest gives a name (``qtc spaces resolve NAME`` prints it).
     """
     names = _Names()
     space_variables = _space_variables(manifest.connections, names)

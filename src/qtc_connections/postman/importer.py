@@ -209,6 +209,16 @@ def write_manifest(
 # --- reading -------------------------------------------------------------
 
 
+# NOTE: an estimate, not a Postman limit: a collection of every create a
+# large tenant needs stays well under this, and a larger file is more
+# likely a mistake than a collection to import.
+MAX_FILE_CHARACTERS = 50_000_000
+
+# Folders nested deeper than this are skipped with a warning, well before
+# Python's recursion limit.
+MAX_FOLDER_DEPTH = 50
+
+
 def _read_json(path: Path, description: str) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
@@ -217,6 +227,10 @@ def _read_json(path: Path, description: str) -> Any:
     except (OSError, UnicodeDecodeError) as error:
         raise InputError(f"cannot read {description} file {path}: {error}") from None
 
+    if len(text) > MAX_FILE_CHARACTERS:
+        raise InputError(
+            f"{description} file {path} is larger than {MAX_FILE_CHARACTERS // 1_000_000} MB; split it into smaller collections"
+        )
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
@@ -224,12 +238,17 @@ def _read_json(path: Path, description: str) -> Any:
             f"{description} file {path} is not valid JSON: line {error.lineno}, "
             f"column {error.colno}: {error.msg}"
         ) from None
+    except RecursionError:
+        raise InputError(
+            f"{description} file {path} is nested too deeply to read"
+        ) from None
 
 
 def _check_collection(collection: Any, path: Path) -> None:
-    if not isinstance(collection, dict) or not isinstance(
-        collection.get("item", []), list
-    ):
+    # A collection always has an item list, so an environment file or any
+    # other JSON object given by mistake is rejected rather than imported
+    # as zero connections.
+    if not isinstance(collection, dict) or not isinstance(collection.get("item"), list):
         raise InputError(
             f"{path} is not a Postman collection: expected an object with an "
             "'item' list (format v2.1)"
@@ -261,10 +280,15 @@ def _read_environment(path: Path) -> dict[str, tuple[str, bool]]:
 
 
 def _walk(
-    items: Any, builder: _ManifestBuilder, folder: str = ""
+    items: Any, builder: _ManifestBuilder, folder: str = "", depth: int = 0
 ) -> Iterator[_Request]:
     """Yield the enabled requests of ``items``, depth first, in order."""
     if not isinstance(items, list):
+        return
+    if depth > MAX_FOLDER_DEPTH:
+        builder.warn(
+            f"folder '{folder}' is nested more than {MAX_FOLDER_DEPTH} deep; its contents are skipped"
+        )
         return
     for item in items:
         if not isinstance(item, dict):
@@ -280,7 +304,7 @@ def _walk(
             continue
         builder.scan_scripts(item)
         if "item" in item:
-            yield from _walk(item["item"], builder, path)
+            yield from _walk(item["item"], builder, path, depth + 1)
             continue
 
         request = item.get("request")

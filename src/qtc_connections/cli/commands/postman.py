@@ -83,6 +83,12 @@ def export(
     if (environment or variables) and not manifests:
         raise click.UsageError("--env and --var apply only with --manifest")
 
+    # Check every target first, so that a refused file leaves nothing
+    # half-written behind.
+    for target in (out, environment_out):
+        if target is not None:
+            _check_target(target, force=force)
+
     exported = _build(manifests, environment, variables)
     collection_text = _to_json(exported.collection)
     if out is None:
@@ -129,6 +135,17 @@ def _to_json(document: object) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
+def _check_target(path: Path, *, force: bool) -> None:
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; give the path of a file")
+    if not path.parent.is_dir():
+        raise InputError(f"folder {path.parent} does not exist; create it first")
+    if path.exists() and not force:
+        raise InputError(
+            f"{path} already exists; choose another path, or pass --force to replace it"
+        )
+
+
 def _write(path: Path, text: str, *, force: bool) -> None:
     """Write ``text`` to ``path``, replacing a file only with ``force``.
 
@@ -137,11 +154,7 @@ def _write(path: Path, text: str, *, force: bool) -> None:
             folder does not exist.
         QtcError: The file cannot be written.
     """
-    if path.is_dir():
-        raise InputError(f"{path} is a folder; give the path of a file")
-    if not path.parent.is_dir():
-        raise InputError(f"folder {path.parent} does not exist; create it first")
-
+    _check_target(path, force=True)
     flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
     try:
         descriptor = os.open(path, flags, 0o644)
