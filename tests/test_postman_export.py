@@ -114,3 +114,32 @@ def test_refused_environment_writes_nothing(tmp_path):
     assert "already exists" in result.output
     assert not collection.exists()
     assert existing.read_text() == "{}"
+
+
+def _scripts(item: dict[str, object], listen: str) -> str:
+    events = item.get("event", [])
+    assert isinstance(events, list)
+    return "\n".join(
+        line
+        for event in events
+        if event["listen"] == listen
+        for line in event["script"]["exec"]
+    )
+
+
+def test_patch_skipped_without_stored_id() -> None:
+    collection = export_catalog([get_kind("mysql-source")]).collection
+    update = next(f for f in collection["item"] if f["name"] == "3 Update")
+    (patch,) = update["item"]
+    script = _scripts(patch, "prerequest")
+    assert "pm.execution.skipRequest()" in script
+    assert "connectionId_mysql_source" in script
+
+
+def test_failed_create_stores_no_id() -> None:
+    collection = export_catalog([get_kind("mysql-source")]).collection
+    create = next(f for f in collection["item"] if f["name"] == "2 Create")
+    (request,) = create["item"]
+    script = _scripts(request, "test")
+    guard = script.index('if (typeof created.id === "string") {')
+    assert script.index("pm.collectionVariables.set(") > guard

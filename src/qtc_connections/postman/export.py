@@ -375,6 +375,7 @@ def _update_requests(drafts: Sequence[_Draft]) -> list[dict[str, object]]:
                 path,
                 body=body,
                 tests=_status_test(204),
+                prerequest=_skip_unless_set(variables.id_variable),
             )
         )
     return requests
@@ -440,11 +441,15 @@ def _create_tests(id_variable: str) -> list[str]:
         '    pm.expect(created.id).to.be.a("string");',
         "});",
     ]
+    # A failed create (a 409 on a second run) has no id, and storing
+    # "undefined" would send the PATCHes to /data-connections/undefined.
+    lines.append('if (typeof created.id === "string") {')
     for variable in (id_variable, LATEST_CONNECTION_VARIABLE):
         lines += [
-            f'pm.collectionVariables.set("{variable}", created.id);',
-            f'if (pm.environment.has("{variable}")) {{',
-            f'    pm.environment.set("{variable}", created.id);',
-            "}",
+            f'    pm.collectionVariables.set("{variable}", created.id);',
+            f'    if (pm.environment.has("{variable}")) {{',
+            f'        pm.environment.set("{variable}", created.id);',
+            "    }",
         ]
+    lines.append("}")
     return lines

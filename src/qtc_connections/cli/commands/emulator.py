@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -102,6 +103,8 @@ def serve(
         read_per_minute=read_limit, write_per_minute=write_limit
     )
 
+    if db_path != ":memory:":
+        _lock_database(Path(db_path))
     try:
         server = EmulatorServer(config, host=host, port=port)
     except sqlite3.Error as exc:
@@ -137,6 +140,35 @@ def serve(
         server.serve_forever()
     finally:
         server.stop()
+
+
+# Kept open for the life of the process, so that the lock lasts.
+_database_locks: list[int] = []
+
+
+def _lock_database(path: Path) -> None:
+    """Refuse a second emulator on the same database file.
+
+    Each emulator seeds its API keys into the file, so a second one would
+    replace the first one's keys and make its clients fail with 401.
+    """
+    lock_path = path.with_name(f"{path.name}.lock")
+    try:
+        descriptor = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot use the database {str(path)!r} ({exc.strerror}); give a writable file path in an existing folder, or :memory:",
+            param_hint="--db",
+        ) from exc
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise click.BadParameter(
+            f"the database {str(path)!r} is in use by another emulator; stop it, or give this one its own --db",
+            param_hint="--db",
+        ) from None
+    _database_locks.append(descriptor)
 
 
 def _write_private(path: Path, text: str) -> None:
