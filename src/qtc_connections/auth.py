@@ -90,7 +90,7 @@ def check_header_safe(value: str, what: str) -> None:
     check runs first and its message never shows the value.
 
     Raises:
-        ConfigError: ``value`` holds such a character.
+        ConfigError: ``value`` contains such a character.
     """
     for char in value:
         if not (" " < char <= "~"):

@@ -114,7 +114,7 @@ class QlikClient:
         """Send one API request, with retries, and return a 2xx response.
 
         ``path`` is relative to the tenant (``/api/v1/...``). With
-        ``follow_redirects``, 301/302/303/307/308 answers are followed, but
+        ``follow_redirects``, 301/302/303/307/308 responses are followed, but
         only to the tenant's own origin. A status in ``ok_after_repeat`` is
         returned as a success when it answers a request repeated after a
         lost response, because the lost attempt may have taken effect (a
@@ -323,7 +323,7 @@ class QlikClient:
         target = response.request.url.join(location)
         if not self.tenant.owns(target):
             raise TransportError(
-                f"redirect to another host ({target.host}) refused; the token is "
+                f"redirect to another host ({target.host}) rejected; the token is "
                 "sent only to the tenant",
                 method=response.request.method,
                 url=str(response.request.url),

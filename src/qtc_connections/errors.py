@@ -82,7 +82,7 @@ class InputError(QtcError):
 class ValidationError(InputError):
     """Connection properties fail validation; carries every problem found.
 
-    ``problems`` holds one line per problem, each naming the property, the
+    ``problems`` contains one line per problem, each naming the property, the
     value where it is safe to show, and the fix.
     """
 
@@ -146,7 +146,7 @@ class TransportError(QtcError):
 
 
 class RequestTimeout(TransportError):
-    """The tenant did not answer within the timeout."""
+    """The tenant did not respond within the timeout."""
 
 
 @dataclass(frozen=True)
@@ -159,7 +159,7 @@ class ApiErrorItem:
 
 
 class ApiError(QtcError):
-    """The tenant answered with an HTTP error status.
+    """The tenant returned an HTTP error status.
 
     Attributes carry what the server said (``errors``, parsed from the
     ``{"errors": [...]}`` body), what was asked (``method``, ``url``) and

@@ -46,7 +46,7 @@ __all__ = [
 # path, and reading it whole could exhaust memory.
 MAX_KEY_FILE_BYTES = 1024 * 1024
 
-# Snowflake's key-pair authentication guide asks for a 2048-bit RSA key.
+# Snowflake's key-pair authentication guide requires an RSA key of at least 2048 bits.
 MIN_RSA_KEY_BITS = 2048
 
 _PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")

@@ -218,7 +218,7 @@ class _Layers:
                 stdin=read_stdin, prompt=prompt, environ=self.environ
             )
         if env_value:
-            # Otherwise the environment variable holds the value itself.
+            # Otherwise the environment variable contains the value itself.
             self.sources[key] = "environment"
             return Secret(env_value)
 

@@ -208,7 +208,7 @@ def validate_connection_input(
 
 @dataclass(frozen=True)
 class _Hints:
-    """How each fix is worded: as command-line flags or as manifest fields."""
+    """Wording of each fix, as command-line flags or as manifest fields."""
 
     file_not_value: str
     not_a_file: str

@@ -120,7 +120,7 @@ def test_redirect_to_other_host_refused(oauth: bool) -> None:
         with pytest.raises(TransportError) as caught:
             client.users.me()
 
-    assert f"redirect to another host ({OTHER_HOST}) refused" in str(caught.value)
+    assert f"redirect to another host ({OTHER_HOST}) rejected" in str(caught.value)
     assert OTHER_HOST not in fake.hosts()
 
 

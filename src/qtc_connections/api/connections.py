@@ -230,7 +230,7 @@ class DataConnections:
     ) -> None:
         """Apply JSON Patch operations to a connection.
 
-        ``PATCH /api/v1/data-connections/{qID}``; the tenant answers 204.
+        ``PATCH /api/v1/data-connections/{qID}``; the tenant returns 204.
         Check the operations with ``qtc_connections.patch.check_patch_rules``
         first: the tenant rejects the same bodies with a 400.
 
@@ -249,7 +249,7 @@ class DataConnections:
     def delete(self, connection_id: str, *, missing_ok: bool = False) -> None:
         """Delete a connection.
 
-        ``DELETE /api/v1/data-connections/{qID}``; the tenant answers 204.
+        ``DELETE /api/v1/data-connections/{qID}``; the tenant returns 204.
         With ``missing_ok`` a connection that is already gone is not an
         error, which makes a repeated delete harmless. A 404 that answers a
         DELETE repeated after a lost response is a success either way.

@@ -21,7 +21,7 @@ class Users:
     def me(self) -> User:
         """Return the calling user.
 
-        ``GET /api/v1/users/me`` answers 301 to the user's own URL, which
+        ``GET /api/v1/users/me`` returns 301 to the user's own URL, which
         is followed (on the tenant's origin only); a direct 200 is
         accepted too.
 
@@ -41,7 +41,7 @@ class Tenants:
     def me(self) -> TenantInfo:
         """Return the current tenant.
 
-        ``GET /api/v1/tenants/me`` answers 302 to the tenant's URL, which
+        ``GET /api/v1/tenants/me`` returns 302 to the tenant's URL, which
         is followed (on the tenant's origin only).
 
         Raises:

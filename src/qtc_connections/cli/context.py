@@ -17,7 +17,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def tenant_options(func: F) -> F:
-    """Add the flags that say which tenant to use and how to authenticate.
+    """Add the flags that select the tenant and the way to authenticate.
 
     Secrets are references only: ``--token env:NAME`` or ``file:PATH``.
     """

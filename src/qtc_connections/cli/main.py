@@ -95,7 +95,7 @@ def main() -> None:
         result = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         # click raises Abort both for a declined confirmation and for Ctrl-C
-        # at a prompt, so the two cannot be told apart here.
+        # at a prompt, so the two cannot be distinguished here.
         echo_error("aborted; nothing more was changed")
         sys.exit(1)
     except click.ClickException as exc:

@@ -2,7 +2,7 @@
 
 The loader (``qtc_connections.manifest.loader``) turns YAML files into these
 values after variables and the chosen environment's overlay are applied.
-Nothing here holds a secret: secrets stay ``SecretReference`` values and
+Nothing here contains a secret: secrets stay ``SecretReference`` values and
 key files stay paths until the plan resolves them.
 """
 

@@ -111,8 +111,8 @@ class StateFile:
 
         Raises:
             ConfigError: the file cannot be read, is not JSON, or is not a
-                state file of this version; or, with ``exclusive``, another
-                process holds the lock.
+                state file of this version. With ``exclusive``, also when
+                another process has the lock.
         """
         if exclusive:
             _lock_for_process(path)

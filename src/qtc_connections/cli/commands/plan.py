@@ -120,7 +120,7 @@ class ManifestInputs:
         return cls(
             files=files,
             environment=environment,
-            variables=_parse_variables(variables),
+            variables=parse_variables(variables),
             prune=prune,
             resend_secrets=resend_secrets,
             state_path=state_path,
@@ -170,7 +170,12 @@ class ManifestInputs:
         )
 
 
-def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
+def parse_variables(values: tuple[str, ...]) -> dict[str, str]:
+    """Parse ``--var NAME=VALUE`` options into a mapping; the last of a name wins.
+
+    Raises:
+        click.BadParameter: an option has no ``=`` or no name.
+    """
     variables: dict[str, str] = {}
     for text in values:
         name, separator, value = text.partition("=")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from qtc_connections.cli.commands.plan import parse_variables
 from qtc_connections.cli.output import emit
 from qtc_connections.errors import InputError, QtcError
 from qtc_connections.manifest.loader import load_manifest
@@ -113,22 +114,9 @@ def _build(
     if not manifests:
         return export_catalog()
     manifest = load_manifest(
-        manifests, environment=environment, variables=_parse_variables(variables)
+        manifests, environment=environment, variables=parse_variables(variables)
     )
     return export_manifest(manifest)
-
-
-def _parse_variables(values: tuple[str, ...]) -> dict[str, str]:
-    parsed: dict[str, str] = {}
-    for text in values:
-        name, separator, value = text.partition("=")
-        if not separator or not name.strip():
-            raise click.BadParameter(
-                "give NAME=VALUE, such as db_host=mysql.dev.internal",
-                param_hint="--var",
-            )
-        parsed[name.strip()] = value
-    return parsed
 
 
 def _to_json(document: object) -> str:
